@@ -1,0 +1,6 @@
+import type { Command } from 'commander';
+
+/** Each CLI command lives in its own module and registers itself on the root program. */
+export type CommandRegistrar = (program: Command) => void;
+
+export const commandRegistrars: CommandRegistrar[] = [];

@@ -1,0 +1,12 @@
+import { Command } from 'commander';
+import { commandRegistrars } from './commands/index.ts';
+
+const program = new Command();
+program.name('cdr').description('cdr-engine: HL7 v2 / CDA2 / XML to FHIR R4 for the Lombardy CDR').showHelpAfterError();
+for (const register of commandRegistrars) register(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`cdr: ${message}\n`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,12 @@
+export type { Db, SqlExecutor, SqlParam, QueryResult, Row } from './db.ts';
+export { classifyDbError, quoteIdent, toBuffer } from './db.ts';
+export { PostgresDb, type PostgresDbOptions } from './postgres-db.ts';
+export { PgliteDb } from './pglite-db.ts';
+export { migrate, listMigrations } from './migrate.ts';
+export { registerEnte, registerEnti, listEnti, partitionName, PARTITIONED_TABLES } from './partitions.ts';
+export { InboxRepository } from './inbox-repository.ts';
+export { ResourceStore, contentHash } from './resource-store.ts';
+export { DeadLetterRepository, InvalidCursorError, type DeadLetterFilter, type Page } from './dead-letter-repository.ts';
+export { writeAudit, type AuditEntry } from './audit.ts';
+export { openStorage, type OpenStorageOptions } from './open.ts';
+export type * from './types.ts';

@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import jsonata from 'jsonata';
+import { versionHash } from '../common/hash.ts';
+import { MappingError } from '../common/errors.ts';
+import type { FhirResource } from '../storage/types.ts';
+import { MappingFunctionError } from './functions/types.ts';
+
+export type MappingEngineKind = 'compiled' | 'interpreter';
+
+export interface MappingLimits {
+  timeoutMs: number;
+  maxDepth: number;
+}
+
+/** Position of a character offset in the mapping source, for errors authors can act on. */
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+export function positionOf(source: string, offset: number | undefined): SourcePosition | undefined {
+  if (offset === undefined || offset < 0) return undefined;
+  let line = 1;
+  let column = 1;
+  for (let i = 0; i < Math.min(offset, source.length); i++) {
+    if (source[i] === '\n') {
+      line++;
+      column = 1;
+    } else column++;
+  }
+  return { line, column };
+}
+
+/** A mapping file that does not compile: names the file, line and column. */
+export class MappingSyntaxError extends Error {
+  constructor(readonly file: string, readonly code: string, readonly detail: string, readonly position: SourcePosition | undefined) {
+    super(`${file}${position ? `:${position.line}:${position.column}` : ''}: JSONata ${code}: ${detail}`);
+    this.name = 'MappingSyntaxError';
+  }
+}
+
+interface JsonataErrorShape {
+  code?: string;
+  position?: number;
+  token?: string;
+  message?: string;
+}
+
+export interface CompiledMapping {
+  readonly engine: MappingEngineKind;
+  evaluate(input: unknown, bindings: Record<string, unknown>): Promise<unknown>;
+}
+
+/** Compiles an expression; the compiled-JavaScript engine plugs in here (core/mapping/compiler). */
+export type MappingCompiler = (source: string, engine: MappingEngineKind, limits: MappingLimits) => CompiledMapping;
+
+export const interpreterCompiler: MappingCompiler = (source, _engine, limits) => {
+  const expression = jsonata(source, { timeout: limits.timeoutMs, stack: limits.maxDepth } as never);
+  return { engine: 'interpreter', evaluate: (input, bindings) => expression.evaluate(input, bindings) };
+};
+
+let activeCompiler: MappingCompiler = interpreterCompiler;
+
+export function setMappingCompiler(compiler: MappingCompiler): void {
+  activeCompiler = compiler;
+}
+
+export interface LoadedMapping {
+  /** Absolute path. */
+  readonly file: string;
+  /** Path shown to people (relative to the repository). */
+  readonly name: string;
+  readonly source: string;
+  /** Content hash: the mapping version recorded with every resource it writes. */
+  readonly hash: string;
+  readonly engine: MappingEngineKind;
+  evaluate(input: unknown, bindings: Record<string, unknown>): Promise<unknown>;
+}
+
+export function compileMappingSource(
+  source: string,
+  name: string,
+  options: { engine?: MappingEngineKind; limits: MappingLimits; file?: string },
+): LoadedMapping {
+  let compiled: CompiledMapping;
+  try {
+    compiled = activeCompiler(source, options.engine ?? 'compiled', options.limits);
+  } catch (error) {
+    const e = error as JsonataErrorShape;
+    throw new MappingSyntaxError(name, e.code ?? 'S0000', e.message ?? String(error), positionOf(source, e.position));
+  }
+  return {
+    file: options.file ?? name,
+    name,
+    source,
+    hash: versionHash([source]),
+    engine: compiled.engine,
+    evaluate: async (input, bindings) => {
+      try {
+        return await compiled.evaluate(input, bindings);
+      } catch (error) {
+        throw mappingRuntimeError(name, source, error);
+      }
+    },
+  };
+}
+
+export function loadMappingFile(file: string, name: string, options: { engine?: MappingEngineKind; limits: MappingLimits }): LoadedMapping {
+  return compileMappingSource(readFileSync(file, 'utf8'), name, { ...options, file });
+}
+
+export function mappingRuntimeError(name: string, source: string, error: unknown): MappingError {
+  if (error instanceof MappingError) return error;
+  if (error instanceof MappingFunctionError) {
+    return new MappingError(`${name}: ${error.message}`, { code: 'MAP_FUNCTION_ERROR', details: { mapping: name, function: error.functionName } });
+  }
+  const e = error as JsonataErrorShape;
+  const where = positionOf(source, e.position);
+  const code = e.code ?? 'MAP_EVALUATION';
+  const limit = code === 'D1012' ? 'MAP_TIMEOUT' : code === 'D1011' ? 'MAP_TOO_DEEP' : 'MAP_EVALUATION';
+  return new MappingError(`${name}${where ? `:${where.line}:${where.column}` : ''}: ${e.code ? `JSONata ${e.code}: ` : ''}${e.message ?? String(error)}`, {
+    code: limit,
+    details: { mapping: name, jsonataCode: e.code, ...(where ? where : {}) },
+  });
+}
+
+/**
+ * A mapping returns a Bundle, an array of resources or one resource. Anything else, or a resource
+ * without resourceType, is a mapping error with a readable reason.
+ */
+export function normalizeMappingOutput(output: unknown, mappingName: string): FhirResource[] {
+  if (output === undefined || output === null) {
+    throw new MappingError(`${mappingName} produced no output for this message`, { code: 'MAP_NO_OUTPUT' });
+  }
+  let candidates: unknown[];
+  if (Array.isArray(output)) candidates = output;
+  else if (typeof output === 'object' && (output as FhirResource).resourceType === 'Bundle' && Array.isArray((output as { entry?: unknown }).entry)) {
+    candidates = ((output as { entry: Array<{ resource?: unknown }> }).entry).map((e) => e?.resource);
+  } else candidates = [output];
+  const resources: FhirResource[] = [];
+  candidates.forEach((candidate, index) => {
+    if (candidate === undefined || candidate === null) return;
+    if (typeof candidate !== 'object' || Array.isArray(candidate) || typeof (candidate as FhirResource).resourceType !== 'string') {
+      throw new MappingError(`${mappingName}: output item ${index} is not a FHIR resource (no resourceType)`, { code: 'MAP_OUTPUT_INVALID' });
+    }
+    const resource = candidate as FhirResource;
+    if (typeof resource.id !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(resource.id)) {
+      throw new MappingError(`${mappingName}: the ${resource.resourceType} at output item ${index} has no valid id (1-64 of A-Z a-z 0-9 - .)`, {
+        code: 'MAP_OUTPUT_INVALID',
+      });
+    }
+    resources.push(JSON.parse(JSON.stringify(resource)) as FhirResource);
+  });
+  if (resources.length === 0) throw new MappingError(`${mappingName} produced no resources for this message`, { code: 'MAP_NO_OUTPUT' });
+  return resources;
+}

@@ -1,0 +1,191 @@
+import { CdrError, HookError, MappingError, ParseError, RouteError, ValidationFailedError, errorMessage } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
+import { parseHl7Timestamp } from '../common/time.ts';
+import { normalizeMappingOutput } from '../mapping/mapping-file.ts';
+import { formatParser, type ParsedDocument } from '../parse/index.ts';
+import type { HookContext } from '../plugins/api.ts';
+import { findRoute, type LoadedPlugin, type LoadedRoute, type PluginRegistry } from '../plugins/registry.ts';
+import type { FhirResource, TrailEntry } from '../storage/types.ts';
+
+/** What the pipeline needs from a FHIR validator (core/validation implements it). */
+export interface ResourceValidator {
+  validate(resource: Record<string, unknown>, options?: { profile?: string }): {
+    valid: boolean;
+    issues: Array<{ severity: string; code: string; path: string; message: string }>;
+  };
+}
+
+export interface ProcessInput {
+  messageId: string;
+  ente: string;
+  pluginId: string;
+  raw: Buffer;
+  receivedAt: Date;
+}
+
+export interface ProcessSuccess {
+  ok: true;
+  plugin: LoadedPlugin;
+  route: LoadedRoute;
+  parsed: ParsedDocument;
+  resources: FhirResource[];
+  sourceTime: Date | null;
+  trail: TrailEntry[];
+  warnings: string[];
+}
+
+export interface ProcessFailure {
+  ok: false;
+  error: CdrError;
+  plugin: LoadedPlugin | undefined;
+  trail: TrailEntry[];
+}
+
+export type ProcessResult = ProcessSuccess | ProcessFailure;
+
+export interface ProcessorOptions {
+  plugins: PluginRegistry;
+  validator?: ResourceValidator | undefined;
+  logger: Logger;
+}
+
+/**
+ * One message through parse → route → map → validate (Mirth's source → filter → transformer).
+ * Permanent failures come back as a result naming the stage; transient ones are thrown so the
+ * queue retries them. Nothing here writes: the worker stores or dead-letters the result.
+ */
+export class MessageProcessor {
+  constructor(private readonly options: ProcessorOptions) {}
+
+  async process(input: ProcessInput): Promise<ProcessResult> {
+    const trail: TrailEntry[] = [];
+    const warnings: string[] = [];
+    const plugin = this.options.plugins.get(input.pluginId);
+    const fail = (error: CdrError): ProcessFailure => ({ ok: false, error, plugin, trail });
+    if (!plugin) {
+      const summary = this.options.plugins.summary(input.pluginId);
+      const why = summary ? `it is ${summary.status}${summary.errors.length ? `: ${summary.errors.map((e) => e.message).join('; ')}` : ''}` : 'it is not installed';
+      return fail(new RouteError(`plugin ${input.pluginId} cannot process messages: ${why}`, { code: 'ROUTE_PLUGIN_UNAVAILABLE' }));
+    }
+    const context: HookContext & { routeKey: string | undefined } = {
+      pluginId: plugin.id,
+      pluginVersion: plugin.manifest.version,
+      ente: input.ente,
+      messageId: input.messageId,
+      receivedAt: input.receivedAt,
+      routeKey: undefined,
+      logger: this.options.logger.child({ plugin: plugin.id, messageId: input.messageId }),
+      warn: (message: string) => warnings.push(message),
+    };
+    try {
+      let raw = input.raw;
+      if (plugin.hooks.preParse) {
+        const replaced = await this.runHook('preParse', () => plugin.hooks.preParse!(raw, context));
+        if (replaced !== undefined) raw = typeof replaced === 'string' ? Buffer.from(replaced, 'utf8') : replaced;
+      }
+
+      let started = performance.now();
+      let parsed: ParsedDocument;
+      try {
+        parsed = formatParser(plugin.manifest.format).parse(raw, plugin.manifest);
+      } catch (error) {
+        if (error instanceof CdrError) throw error;
+        throw new ParseError(`cannot parse the ${plugin.manifest.format} message: ${errorMessage(error)}`, { code: 'PARSE_FAILED', cause: error });
+      }
+      context.routeKey = parsed.routeKey;
+      trail.push({
+        stage: 'parsed', at: new Date().toISOString(), ok: true, ms: elapsed(started),
+        info: { routeKey: parsed.routeKey, sourceMessageId: parsed.sourceMessageId },
+      });
+
+      let tree = parsed.tree;
+      if (plugin.hooks.postParse) {
+        const replaced = await this.runHook('postParse', () => plugin.hooks.postParse!(tree, context));
+        if (replaced !== undefined) tree = replaced;
+      }
+
+      const route = findRoute(plugin, parsed.routeKey);
+      if (!route) {
+        throw new RouteError(
+          `plugin ${plugin.id} has no route for ${parsed.routeKey} (routes: ${plugin.routes.map((r) => r.match).join(', ')})`,
+          { code: 'ROUTE_NO_MAPPING', details: { routeKey: parsed.routeKey } },
+        );
+      }
+
+      started = performance.now();
+      const output = await route.mapping.evaluate(tree, {
+        ...plugin.bindings,
+        ente: input.ente,
+        pluginId: plugin.id,
+        messageId: input.messageId,
+        receivedAt: input.receivedAt.toISOString(),
+        routeKey: parsed.routeKey,
+      });
+      let resources = normalizeMappingOutput(output, route.mapping.name);
+      trail.push({
+        stage: 'mapped', at: new Date().toISOString(), ok: true, ms: elapsed(started),
+        info: { mapping: route.mapping.name, mappingHash: route.mapping.hash, engine: route.mapping.engine, resources: resources.length },
+      });
+
+      if (plugin.hooks.postMap) {
+        const replaced = await this.runHook('postMap', () => plugin.hooks.postMap!(resources, context));
+        if (replaced !== undefined) resources = normalizeMappingOutput(replaced, `${plugin.id} postMap hook`);
+      }
+
+      started = performance.now();
+      this.validate(plugin, resources, warnings);
+      trail.push({
+        stage: 'validated', at: new Date().toISOString(), ok: true, ms: elapsed(started),
+        ...(warnings.length > 0 ? { warnings: [...warnings] } : {}),
+        ...(this.options.validator ? {} : { info: { skipped: 'no validator configured' } }),
+      });
+
+      return {
+        ok: true, plugin, route, parsed: { ...parsed, tree }, resources, trail, warnings,
+        sourceTime: parsed.sourceTime ? (parseHl7Timestamp(parsed.sourceTime, plugin.manifest.timeZone)?.instant ?? null) : null,
+      };
+    } catch (error) {
+      if (error instanceof CdrError && !error.transient) return fail(error);
+      if (error instanceof CdrError) throw error;
+      // Anything unexpected inside a stage is a defect of that input or mapping, not a reason to retry forever.
+      return fail(new MappingError(`unexpected error: ${errorMessage(error)}`, { code: 'MAP_UNEXPECTED', cause: error }));
+    }
+  }
+
+  private async runHook<T>(name: string, run: () => T | Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof CdrError) throw error;
+      throw new HookError(`the plugin's ${name} hook failed: ${errorMessage(error)}`, { code: 'HOOK_FAILED', details: { hook: name }, cause: error });
+    }
+  }
+
+  private validate(plugin: LoadedPlugin, resources: FhirResource[], warnings: string[]): void {
+    const validator = this.options.validator;
+    if (!validator) return;
+    const errors: Array<{ resource: string; path: string; message: string }> = [];
+    for (const resource of resources) {
+      const result = validator.validate(resource as Record<string, unknown>);
+      for (const issue of result.issues) {
+        const where = `${resource.resourceType}/${resource.id} ${issue.path}`;
+        if (issue.severity === 'error' || issue.severity === 'fatal') errors.push({ resource: `${resource.resourceType}/${resource.id}`, path: issue.path, message: issue.message });
+        else if (issue.severity === 'warning') warnings.push(`${where}: ${issue.message}`);
+      }
+    }
+    if (errors.length === 0) return;
+    if (plugin.manifest.validation.policy === 'warn') {
+      for (const e of errors) warnings.push(`${e.resource} ${e.path}: ${e.message} (stored anyway: validation policy "warn")`);
+      return;
+    }
+    const first = errors[0]!;
+    throw new ValidationFailedError(
+      `${errors.length} profile violation${errors.length > 1 ? 's' : ''}; first: ${first.resource} ${first.path}: ${first.message}`,
+      { code: 'VALIDATE_PROFILE', details: { issues: errors.slice(0, 50) } },
+    );
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 100) / 100;
+}

@@ -1,0 +1,145 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { CdrError, StoreError, errorMessage } from '../common/errors.ts';
+import { GroupCommitter } from '../common/group-committer.ts';
+import type { Logger } from '../common/logger.ts';
+import type { MessageProcessor } from '../pipeline/processor.ts';
+import type { Db } from '../storage/db.ts';
+import { DeadLetterRepository } from '../storage/dead-letter-repository.ts';
+import { InboxRepository } from '../storage/inbox-repository.ts';
+import { ResourceStore } from '../storage/resource-store.ts';
+import type { InboxMessage, StoreRequest, StoreResult, TrailEntry } from '../storage/types.ts';
+import { bullPrefix } from './connection.ts';
+import { PROCESS_QUEUE, backoffDelay, type ProcessJobData, type QueueRetryPolicy } from './process-queue.ts';
+
+export type JobOutcome =
+  | { kind: 'stored'; resources: number; ms: number }
+  | { kind: 'dead-lettered'; stage: string; code: string; ms: number }
+  | { kind: 'skipped'; reason: string };
+
+export interface OutcomeEvent {
+  job: ProcessJobData;
+  outcome: JobOutcome;
+  receivedAt?: Date;
+}
+
+export interface ProcessingWorkerOptions {
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+  policy: QueueRetryPolicy;
+  db: Db;
+  processor: MessageProcessor;
+  logger: Logger;
+  batchMaxItems: number;
+  onOutcome?: (event: OutcomeEvent) => void;
+}
+
+/**
+ * Consumes the "process" queue: loads each message from the inbox, runs it through the pipeline,
+ * and either stores its resources or dead-letters it. Loads and stores of concurrent jobs are
+ * grouped into shared round trips and transactions.
+ */
+export class ProcessingWorker {
+  readonly worker: Worker<ProcessJobData, JobOutcome>;
+  private readonly loader: GroupCommitter<{ ente: string; messageId: string }, InboxMessage | undefined>;
+  private readonly storer: GroupCommitter<StoreRequest, StoreResult>;
+  private readonly deadLetters: DeadLetterRepository;
+
+  constructor(private readonly options: ProcessingWorkerOptions) {
+    const inbox = new InboxRepository(options.db);
+    const store = new ResourceStore(options.db);
+    this.deadLetters = new DeadLetterRepository(options.db);
+    this.loader = new GroupCommitter({
+      maxItems: options.batchMaxItems,
+      maxConcurrentFlushes: 2,
+      flush: async (keys) => {
+        const rows = await inbox.getMany(keys);
+        const byId = new Map(rows.map((r) => [r.messageId, r]));
+        return keys.map((k) => byId.get(k.messageId));
+      },
+    });
+    this.storer = new GroupCommitter({
+      maxItems: options.batchMaxItems,
+      maxConcurrentFlushes: 2,
+      flush: (requests) => store.storeBatch(requests),
+      // A data error in one message must not fail the batch it happened to share.
+      isolateOnError: (error) => error instanceof CdrError && !error.transient,
+    });
+    this.worker = new Worker<ProcessJobData, JobOutcome>(PROCESS_QUEUE, (job) => this.handle(job), {
+      connection: options.connection,
+      prefix: bullPrefix(options.prefix),
+      concurrency: options.concurrency,
+      autorun: false,
+      settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, options.policy) },
+    });
+    this.worker.on('error', (error) => options.logger.warn({ err: errorMessage(error) }, 'worker connection error'));
+    this.worker.on('failed', (job, error) => {
+      if (!job) return;
+      options.logger.warn({ messageId: job.data.messageId, attempt: job.attemptsMade, err: errorMessage(error) }, 'job failed, will retry if attempts remain');
+    });
+  }
+
+  start(): void {
+    void this.worker.run().catch((error) => this.options.logger.error({ err: errorMessage(error) }, 'worker stopped'));
+  }
+
+  async handle(job: Job<ProcessJobData, JobOutcome>): Promise<JobOutcome> {
+    const started = performance.now();
+    const attempt = job.attemptsMade + 1;
+    const message = await this.loader.submit({ ente: job.data.ente, messageId: job.data.messageId });
+    if (!message) return this.report(job, { kind: 'skipped', reason: 'not in the inbox' });
+    if (message.state === 'stored' || message.state === 'dead-lettered') {
+      // Redelivery after a crash between commit and job completion, or a reconciler race: already done.
+      return this.report(job, { kind: 'skipped', reason: `already ${message.state}` }, message);
+    }
+    let trail: TrailEntry[] = [];
+    let producerHash: string | undefined;
+    try {
+      const result = await this.options.processor.process({
+        messageId: message.messageId, ente: message.ente, pluginId: message.pluginId, raw: message.raw, receivedAt: message.receivedAt,
+      });
+      trail = result.trail;
+      producerHash = result.plugin?.producerHash;
+      if (!result.ok) {
+        await this.deadLetters.record({
+          ente: message.ente, messageId: message.messageId, pluginId: message.pluginId, stage: result.error.stage, errorCode: result.error.code,
+          reason: result.error.message, details: result.error.details, attempts: attempt, producerHash, trail,
+        });
+        return this.report(job, { kind: 'dead-lettered', stage: result.error.stage, code: result.error.code, ms: performance.now() - started }, message);
+      }
+      const stored = await this.storer.submit({
+        ente: message.ente, messageId: message.messageId, producerHash: result.plugin.producerHash, sourceTime: result.sourceTime,
+        resources: result.resources, trail, attempts: attempt,
+      });
+      return this.report(job, { kind: 'stored', resources: stored.resources.length, ms: performance.now() - started }, message);
+    } catch (error) {
+      const permanent = error instanceof CdrError && !error.transient;
+      const exhausted = attempt >= (job.opts.attempts ?? this.options.policy.attempts);
+      if (permanent || exhausted) {
+        const cdr = error instanceof CdrError
+          ? error
+          : new StoreError(errorMessage(error), { code: 'UNEXPECTED', kind: 'transient', cause: error });
+        const reason = permanent ? cdr.message : `gave up after ${attempt} attempts: ${cdr.message}`;
+        // If even this write fails, the job fails and the reconciler brings the message back later.
+        await this.deadLetters.record({
+          ente: message.ente, messageId: message.messageId, pluginId: message.pluginId, stage: cdr.stage, errorCode: cdr.code,
+          reason, details: cdr.details, attempts: attempt, producerHash, trail,
+        });
+        return this.report(job, { kind: 'dead-lettered', stage: cdr.stage, code: cdr.code, ms: performance.now() - started }, message);
+      }
+      throw error;
+    }
+  }
+
+  private report(job: Job<ProcessJobData>, outcome: JobOutcome, message?: InboxMessage): JobOutcome {
+    this.options.onOutcome?.({ job: job.data, outcome, ...(message ? { receivedAt: message.receivedAt } : {}) });
+    return outcome;
+  }
+
+  /** Stops taking jobs and waits for the ones in flight (graceful shutdown). */
+  async close(force = false): Promise<void> {
+    await this.worker.close(force);
+    await this.storer.drain();
+  }
+}

@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express } from 'express';
+import type { Redis } from 'ioredis';
+import { AdminTokenAuthenticator, createMessagesRouter, createQueuesRouter, requireAuth, type Authenticator } from '../admin/index.ts';
+import { createLogger, type Logger } from '../common/logger.ts';
+import type { Settings } from '../config/load.ts';
+import { createIngestRouter, IngestService } from '../ingest/index.ts';
+import { MessageProcessor, type ResourceValidator } from '../pipeline/index.ts';
+import { PluginRegistry } from '../plugins/index.ts';
+import { ensureRedis, ProcessingWorker, ProcessQueue, producerConnection, Reconciler, workerConnection, type OutcomeEvent } from '../queue/index.ts';
+import { DeadLetterRepository, InboxRepository, openStorage, type Db } from '../storage/index.ts';
+import { createHealthRouter } from './health.ts';
+import { errorHandler } from './http-errors.ts';
+
+export type EngineRole = 'all' | 'api' | 'worker';
+
+export interface EngineOptions {
+  role?: EngineRole;
+  logger?: Logger;
+  validator?: ResourceValidator;
+  /** Listen on settings.port (0 = any free port). Default true for roles with an API. */
+  listen?: boolean;
+  reconcileIntervalMs?: number;
+  reconcileOlderThanMs?: number;
+  onOutcome?: (event: OutcomeEvent) => void;
+}
+
+export interface Engine {
+  readonly settings: Settings;
+  readonly role: EngineRole;
+  readonly logger: Logger;
+  readonly db: Db;
+  readonly plugins: PluginRegistry;
+  readonly queue: ProcessQueue;
+  readonly ingest: IngestService;
+  readonly app: Express | undefined;
+  readonly worker: ProcessingWorker | undefined;
+  readonly reconciler: Reconciler;
+  readonly adminToken: string;
+  readonly url: string | undefined;
+  stop(): Promise<void>;
+}
+
+/** Builds and starts the engine's parts for a role: the API (ingest, admin, FHIR), the workers, or both. */
+export async function startEngine(settings: Settings, options: EngineOptions = {}): Promise<Engine> {
+  const role = options.role ?? 'all';
+  const logger = options.logger ?? createLogger('cdr');
+  const redis = await ensureRedis({ redisUrl: settings.redisUrl, dataDir: settings.dataDir });
+  if (redis.startedHere) logger.info({ url: redis.url }, 'started a local redis-server (append-only file under CDR_DATA_DIR/redis)');
+  const db = await openStorage(settings);
+  logger.info({ storage: db.kind }, db.kind === 'pglite' ? 'embedded PGlite storage' : 'PostgreSQL storage');
+
+  const plugins = await PluginRegistry.load({
+    pluginsDir: settings.pluginsDir,
+    mappingsDir: settings.mappingsDir,
+    enti: new Set(settings.config.enti.map((e) => e.code)),
+    limits: { timeoutMs: settings.config.processing.mappingTimeoutMs, maxDepth: settings.config.processing.mappingMaxDepth },
+    logger,
+  });
+
+  const producer = producerConnection(redis.url);
+  const connections: Redis[] = [producer];
+  const policy = {
+    attempts: settings.config.queue.attempts,
+    backoffDelayMs: settings.config.queue.backoffDelayMs,
+    backoffMaxDelayMs: settings.config.queue.backoffMaxDelayMs,
+  };
+  const queue = new ProcessQueue(producer, settings.queuePrefix, policy);
+  const inbox = new InboxRepository(db);
+  const deadLetters = new DeadLetterRepository(db);
+  const ingest = new IngestService({
+    plugins, inbox, queue, logger, maxBodyBytes: settings.config.ingest.maxBodyBytes, batchMaxItems: settings.config.storage.batchMaxItems,
+  });
+
+  let worker: ProcessingWorker | undefined;
+  if (role === 'all' || role === 'worker') {
+    const connection = workerConnection(redis.url);
+    connections.push(connection);
+    worker = new ProcessingWorker({
+      connection,
+      prefix: settings.queuePrefix,
+      concurrency: settings.workerConcurrency,
+      policy,
+      db,
+      processor: new MessageProcessor({ plugins, validator: options.validator, logger }),
+      logger,
+      batchMaxItems: settings.config.storage.batchMaxItems,
+      ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
+    });
+    worker.start();
+  }
+
+  const reconciler = new Reconciler({
+    inbox, queue, logger,
+    intervalMs: options.reconcileIntervalMs ?? 30_000,
+    olderThanMs: options.reconcileOlderThanMs ?? 60_000,
+  });
+  if (role !== 'worker') reconciler.start();
+
+  const adminToken = settings.adminToken ?? randomBytes(24).toString('base64url');
+  if (!settings.adminToken && role !== 'worker') {
+    logger.info('CDR_ADMIN_TOKEN is not set: generated an admin token for this run (printed on stdout)');
+    process.stdout.write(`cdr: admin token for this run: ${adminToken}\n`);
+  }
+  const auth: Authenticator = new AdminTokenAuthenticator(adminToken);
+
+  let app: Express | undefined;
+  let server: Server | undefined;
+  let url: string | undefined;
+  if (role === 'all' || role === 'api') {
+    app = express();
+    app.disable('x-powered-by');
+    app.use(createHealthRouter(db, producer));
+    app.use(createIngestRouter(ingest, settings.config.ingest.maxBodyBytes));
+    app.use(['/messages', '/admin'], requireAuth(auth));
+    app.use(createMessagesRouter({ inbox, deadLetters, queue }));
+    app.use(createQueuesRouter(queue));
+    app.use(errorHandler(logger));
+    if (options.listen !== false) {
+      server = await new Promise<Server>((resolve, reject) => {
+        const s = app!.listen(settings.port, () => resolve(s));
+        s.once('error', reject);
+      });
+      const address = server.address() as AddressInfo;
+      url = `http://127.0.0.1:${address.port}`;
+      logger.info({ url }, `HTTP listening on ${url}`);
+    }
+  }
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    // Stop accepting first, then finish what is in flight, then close connections.
+    if (server) {
+      const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+    }
+    reconciler.stop();
+    await ingest.drain();
+    await worker?.close();
+    await queue.close().catch(() => undefined);
+    for (const connection of connections) connection.disconnect();
+    await db.close();
+    await redis.stop();
+  };
+
+  return { settings, role, logger, db, plugins, queue, ingest, app, worker, reconciler, adminToken, url, stop };
+}

@@ -17,7 +17,7 @@ import { deepClone, IgBuildError, REPO_ROOT, sha256, sharedDir, type StructureDe
 import { applyMechanicalFixes } from './ig/fixes.ts';
 import { applyStructureOverrides, loadOverrides, type Override } from './ig/overrides.ts';
 import { collectStructureDefinitions, type SourceSd } from './ig/sources.ts';
-import { addExtensionSliceUrls, generateSnapshots, loadR4BaseDefinitions, loadR4Resources, slimSnapshot } from './ig/snapshots.ts';
+import { addExtensionSliceUrls, fixSliceMinimums, generateSnapshots, loadR4BaseDefinitions, loadR4Resources, slimSnapshot } from './ig/snapshots.ts';
 import { buildTerminology } from './ig/terminology.ts';
 
 const IG_DIR = path.join(REPO_ROOT, 'ig');
@@ -38,6 +38,8 @@ interface ManifestProfile {
   snapshotSha256: string;
   elements: number;
   overrides: string[];
+  /** corrections of fhir-snapshot-generator output (see fixSliceMinimums) */
+  generatorFixes: string[];
   role: 'profile' | 'extension';
 }
 
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
       continue;
     }
     const sd = slimSnapshot(g.snapshot);
+    const sliceMinFixes = fixSliceMinimums(sd, localByUrl.get(g.url)?.differential?.element ?? []);
     addExtensionSliceUrls(sd);
     let ids: string[];
     try {
@@ -143,6 +146,7 @@ async function main(): Promise<void> {
       snapshotSha256: sha256(text + '\n'),
       elements: sd.snapshot?.element.length ?? 0,
       overrides: ids,
+      generatorFixes: sliceMinFixes,
       role: sd.type === 'Extension' ? 'extension' : 'profile',
     });
   }

@@ -30,14 +30,15 @@ export class InvariantEngine {
 
   /**
    * Evaluates `expression` on `value` found at element `base` (e.g. 'Patient.identifier', or a type name such as
-   * 'Period'); `resource` is %resource / %rootResource. The invariant holds when the result is exactly `true`.
+   * 'Period'); `resource` is %resource / %rootResource. The invariant holds when the result is `true` or empty:
+   * an empty result means the expression did not apply (e.g. ref-1 on a Reference that has only a display).
    */
   evaluate(base: string, expression: string, value: unknown, resource: unknown): InvariantOutcome {
     const fn = this.compile(base, expression);
     if (typeof fn === 'string') return { ok: false, error: `cannot compile: ${fn}` };
     try {
       const result = fn(value, { resource, rootResource: resource });
-      return result.length === 1 && result[0] === true ? { ok: true } : { ok: false };
+      return result.length === 0 || (result.length === 1 && result[0] === true) ? { ok: true } : { ok: false };
     } catch (e) {
       return { ok: false, error: e instanceof Error ? e.message : String(e) };
     }

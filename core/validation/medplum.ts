@@ -35,13 +35,23 @@ export function indexBaseDefinitions(definitions: StructureDefinitionLike[]): vo
  * - constraints the profile adds are removed: the walker evaluates them with fhirpath.js (one engine, one report);
  * - a `contentReference` to an element that the profile slices (Provenance.entity.agent → Provenance.agent) is
  *   replaced by a plain BackboneElement of the base inner type: Medplum resolves content references to the last
- *   element with that path, which is then a slice, and refuses the profile ("Invalid slice start").
+ *   element with that path, which is then a slice, and refuses the profile ("Invalid slice start");
+ * - slices inside slices (complex extensions such as distrettoAccreditamento.extension:codiceDistretto) are
+ *   dropped: Medplum's single-level slicing parser files them as slices of the outer element and counts them
+ *   there, producing false "Incorrect number of values provided for slice" errors;
+ * - fixed/pattern values on repeating elements are dropped: Medplum compares them with the whole array
+ *   (meta.profile fixedCanonical never matches) instead of each repetition.
+ * The walker checks everything removed here.
  */
 export function medplumView(sd: StructureDefinitionLike): StructureDefinitionLike {
-  const elements = sd.snapshot?.element ?? [];
+  const elements = (sd.snapshot?.element ?? []).filter((e) => (e.id ?? '').split('.').filter((seg) => seg.includes(':')).length < 2);
   const slicedPaths = new Set(elements.filter((e) => e.sliceName).map((e) => e.path));
   const out: ElementDefinitionLike[] = elements.map((e) => {
     let el = e;
+    const repeating = e.base?.max !== undefined && e.base.max !== '1' && e.base.max !== '0';
+    if (repeating && Object.keys(e).some((k) => /^(fixed|pattern)[A-Z]/.test(k))) {
+      el = Object.fromEntries(Object.entries(el).filter(([k]) => !/^(fixed|pattern)[A-Z]/.test(k))) as ElementDefinitionLike;
+    }
     if (e.constraint?.some((c) => !isBaseConstraint(c))) el = { ...el, constraint: e.constraint.filter(isBaseConstraint) };
     if (e.contentReference) {
       const target = e.contentReference.slice(e.contentReference.indexOf('#') + 1);
@@ -89,4 +99,34 @@ export function medplumValidate(resource: Record<string, unknown>, typeName: str
     if (e instanceof OperationOutcomeError) return (e.outcome.issue ?? []).map(convert);
     throw e;
   }
+}
+
+const BUNDLE_SHELL = 'cdr-bundle-shell';
+
+/**
+ * Structure of a Bundle without its entries' resources: entries are validated one by one (each against its own
+ * profile, with indexed paths), so Medplum must not crawl them a second time. The Bundle invariants (bdl-*) refer
+ * to entry resources, so they are removed from this schema and evaluated on the real Bundle by the validator.
+ */
+export function medplumValidateBundleShell(bundle: Record<string, unknown>): MedplumIssue[] {
+  const all = getAllDataTypes();
+  if (!all[BUNDLE_SHELL]) {
+    const base = all.Bundle;
+    const entry = base.elements.entry;
+    all[BUNDLE_SHELL] = { ...base, constraints: [], elements: { ...base.elements, entry: { ...entry, constraints: [] } } };
+  }
+  const entries = Array.isArray(bundle.entry) ? (bundle.entry as unknown[]) : undefined;
+  const shell = entries
+    ? {
+        ...bundle,
+        entry: entries.map((e) => {
+          if (!e || typeof e !== 'object' || Array.isArray(e)) return e;
+          const { resource: _r, ...rest } = e as Record<string, unknown>;
+          void _r;
+          // an entry that only had a resource must not become an (invalid) empty object
+          return Object.keys(rest).length ? rest : { fullUrl: 'urn:cdr:entry' };
+        }),
+      }
+    : bundle;
+  return medplumValidate(shell, BUNDLE_SHELL);
 }

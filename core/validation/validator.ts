@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidatorLoadError } from './errors.ts';
 import { InvariantEngine } from './invariants.ts';
-import { indexBaseDefinitions, medplumValidate, registerProfileSchema, type MedplumIssue } from './medplum.ts';
+import { indexBaseDefinitions, medplumValidate, medplumValidateBundleShell, registerProfileSchema, type MedplumIssue } from './medplum.ts';
 import { compileStructure, type CompiledStructure, type Constraint, type StructureDefinitionLike } from './model.ts';
 import { Terminology, type CodeSetFile } from './terminology.ts';
 import type { FhirValidator, IssueSeverity, LoadValidatorOptions, ValidateOptions, ValidationIssue, ValidationResult } from './types.ts';
@@ -72,6 +72,14 @@ class BaseDefinitions {
       this.compiled.set(type, c);
     }
     return c ?? undefined;
+  }
+
+  /** error invariants of a base resource's root and of one of its elements (Bundle: bdl-* on Bundle and Bundle.entry) */
+  elementInvariants(type: string, elementPath: string): Constraint[] {
+    const el = this.byType.get(type)?.snapshot?.element.find((e) => e.path === elementPath);
+    return (el?.constraint ?? [])
+      .filter((c) => c.key !== 'ele-1' && c.severity === 'error' && c.expression)
+      .map((c) => ({ key: c.key, severity: 'error' as const, human: c.human ?? c.key, expression: c.expression as string }));
   }
 
   typeInvariants(type: string): Constraint[] {
@@ -181,20 +189,31 @@ class Validator implements FhirValidator {
       issues.push({ severity: 'error', code: 'structure', path: '', message: 'Not a FHIR resource: resourceType is missing', rule: 'structure' });
       return { valid: false, issues };
     }
-    const refTypes = new Map<string, string>();
+    this.validateTree(resource, options?.profile, '', new Map(), issues);
+    return { valid: !issues.some((i) => i.severity === 'error' || i.severity === 'fatal'), issues };
+  }
+
+  /** A resource, and for a Bundle each entry.resource (recursively), with paths prefixed by the entry position. */
+  private validateTree(
+    resource: Record<string, unknown>,
+    profile: string | undefined,
+    prefix: string,
+    outerRefs: Map<string, string>,
+    issues: ValidationIssue[],
+  ): void {
     const isBundle = resource.resourceType === 'Bundle';
     const entries = isBundle && Array.isArray(resource.entry) ? (resource.entry as Array<Record<string, unknown>>) : [];
+    const refTypes = new Map(outerRefs);
     for (const e of entries) {
       const r = e?.resource as Record<string, unknown> | undefined;
       if (typeof e?.fullUrl === 'string' && typeof r?.resourceType === 'string') refTypes.set(e.fullUrl, r.resourceType);
     }
-    issues.push(...this.validateOne(resource, options?.profile, '', refTypes, isBundle));
+    issues.push(...this.validateOne(resource, profile, prefix, refTypes));
     entries.forEach((e, i) => {
       const r = e?.resource as Record<string, unknown> | undefined;
       if (!r || typeof r !== 'object' || typeof r.resourceType !== 'string') return;
-      issues.push(...this.validateOne(r, undefined, `Bundle.entry[${i}].resource.`, refTypes, false, true));
+      this.validateTree(r, undefined, `${prefix}Bundle.entry[${i}].resource.`, refTypes, issues);
     });
-    return { valid: !issues.some((i) => i.severity === 'error' || i.severity === 'fatal'), issues };
   }
 
   private validateOne(
@@ -202,8 +221,6 @@ class Validator implements FhirValidator {
     profileOption: string | undefined,
     prefix: string,
     refTypes: Map<string, string>,
-    isBundle: boolean,
-    inBundle = false,
   ): ValidationIssue[] {
     const type = resource.resourceType as string;
     const meta = resource.meta as { profile?: unknown } | undefined;
@@ -228,8 +245,12 @@ class Validator implements FhirValidator {
     const validateBase = (): void => {
       if (validatedBase) return;
       validatedBase = true;
-      // entries of a Bundle were already checked structurally by Medplum as part of the Bundle
-      if (!inBundle) medplum.push(...medplumValidate(resource, type));
+      if (type === 'Bundle') {
+        medplum.push(...medplumValidateBundleShell(resource));
+        this.walker.checkBundleInvariants(resource, this.base.elementInvariants('Bundle', 'Bundle'), this.base.elementInvariants('Bundle', 'Bundle.entry'), newCtx());
+      } else {
+        medplum.push(...medplumValidate(resource, type));
+      }
       const base = this.base.structure(type);
       if (base) this.walker.validateResource(resource, base, 'base', newCtx());
     };
@@ -270,14 +291,7 @@ class Validator implements FhirValidator {
     const seen = new Set<string>();
     const out: ValidationIssue[] = [];
     for (const i of merged) {
-      let p = i.path;
-      if (isBundle) {
-        // Medplum reports entry problems of a Bundle as 'Bundle.entry[2].resource.name': add the resource type
-        const m = /^Bundle\.entry\[(\d+)\]\.resource(\.|$)(.*)$/.exec(p);
-        const entry = m ? ((resource.entry as Array<{ resource?: { resourceType?: string } }>)[Number(m[1])]?.resource) : undefined;
-        if (m && entry?.resourceType) p = `Bundle.entry[${m[1]}].resource.${entry.resourceType}${m[3] ? `.${m[3]}` : ''}`;
-      }
-      const full = prefix + p;
+      const full = prefix + i.path;
       const key = `${i.severity}|${full}|${i.message}`;
       if (seen.has(key)) continue;
       seen.add(key);

@@ -132,6 +132,15 @@ export class ProfileWalker {
     this.walkChildren(resource, structure.root, rootPath, mode, ctx, structure);
   }
 
+  /** Bundle invariants (bdl-*) on the real Bundle: Medplum validates only its shell, without entry resources. */
+  checkBundleInvariants(bundle: Record<string, unknown>, rootRules: Constraint[], entryRules: Constraint[], ctx: WalkContext): void {
+    this.checkConstraints(rootRules, 'Bundle', bundle, 'Bundle', ctx);
+    const entries = Array.isArray(bundle.entry) ? (bundle.entry as unknown[]) : [];
+    entries.forEach((e, i) => {
+      if (e && typeof e === 'object') this.checkConstraints(entryRules, 'Bundle.entry', e, `Bundle.entry[${i}]`, ctx);
+    });
+  }
+
   private entriesOf(obj: Record<string, unknown>, node: ElementNode, parentPath: string, siblings: ElementNode[]): Entry[] {
     const out: Entry[] = [];
     if (node.choice) {

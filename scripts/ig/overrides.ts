@@ -14,7 +14,7 @@ export interface Override {
   /** element id in the profile; absent for StructureDefinition-level changes */
   element?: string;
   stage: OverrideStage;
-  op: 'set' | 'remove' | 'remove-element' | 'set-constraint' | 'skip-invariant' | 'add-valueset' | 'alias-systems' | 'keep';
+  op: 'set' | 'remove' | 'rename' | 'remove-element' | 'set-constraint' | 'skip-invariant' | 'add-valueset' | 'alias-systems' | 'keep';
   /** property of the element / StructureDefinition to change, e.g. `fixedCode`, `binding`, `slicing.discriminator` */
   property?: string;
   /** value found in the published profile (checked before applying) */
@@ -112,6 +112,17 @@ function applyToElement(o: Override, el: ElementDefinition, all: ElementDefiniti
         throw new IgBuildError(`override ${o.id}: ${el.id} ${o.property} is ${JSON.stringify(current)}, expected ${JSON.stringify(o.published)}`);
       }
       setProp(el, o.property, o.op === 'remove' ? undefined : o.value);
+      return;
+    }
+    case 'rename': {
+      // e.g. fixedIdentifier → patternIdentifier: same value, different semantics
+      if (!o.property || typeof o.value !== 'string') throw new IgBuildError(`override ${o.id}: rename needs property and value`);
+      const current = el[o.property];
+      if (current === undefined || (o.published !== undefined && !sameJson(current, o.published))) {
+        throw new IgBuildError(`override ${o.id}: ${el.id} ${o.property} is ${JSON.stringify(current)}, expected ${JSON.stringify(o.published)}`);
+      }
+      delete el[o.property];
+      el[o.value] = current;
       return;
     }
     case 'remove-element': {

@@ -176,6 +176,27 @@ export function addExtensionSliceUrls(sd: StructureDefinition): void {
   sd.snapshot = { element: out };
 }
 
+/**
+ * FSG copies the constrained `min` of a sliced element into slices whose differential states no `min`
+ * (RLOrganizationL1: `extension` 2.. made every extension slice 2..*). In FHIR a slice starts from the base
+ * element's cardinality, so such slices get `base.min` back (their max stays ≤ the sliced element's max).
+ */
+export function fixSliceMinimums(sd: StructureDefinition, differential: ElementDefinition[]): string[] {
+  const stated = new Map(differential.map((e) => [e.id ?? e.path, e]));
+  const fixed: string[] = [];
+  for (const e of sd.snapshot?.element ?? []) {
+    if (!e.sliceName || !e.id) continue;
+    const diff = stated.get(e.id);
+    if (diff && diff.min !== undefined) continue;
+    const baseMin = e.base?.min ?? 0;
+    if (e.min !== undefined && e.min > baseMin) {
+      fixed.push(`${e.id}: min ${e.min} → ${baseMin}`);
+      e.min = baseMin;
+    }
+  }
+  return fixed;
+}
+
 const KEEP_ELEMENT_KEYS = new Set([
   'id', 'path', 'sliceName', 'sliceIsConstraining', 'min', 'max', 'base', 'type', 'contentReference', 'slicing',
   'binding', 'constraint', 'isModifier', 'mustSupport', 'maxLength', 'minValueInteger',

@@ -74,6 +74,14 @@ class BaseDefinitions {
     return c ?? undefined;
   }
 
+  /**
+   * Base invariants Medplum deliberately skips (dom-3 needs descendants(), org-1 "for back compat"):
+   * evaluated by the walker with fhirpath.js instead.
+   */
+  medplumSkipped(type: string): Constraint[] {
+    return [...this.elementInvariants(type, type)].filter((c) => c.key === 'dom-3' || c.key === 'org-1');
+  }
+
   /** error invariants of a base resource's root and of one of its elements (Bundle: bdl-* on Bundle and Bundle.entry) */
   elementInvariants(type: string, elementPath: string): Constraint[] {
     const el = this.byType.get(type)?.snapshot?.element.find((e) => e.path === elementPath);
@@ -253,6 +261,7 @@ class Validator implements FhirValidator {
       }
       const base = this.base.structure(type);
       if (base) this.walker.validateResource(resource, base, 'base', newCtx());
+      this.walker.checkRootInvariants(resource, this.base.medplumSkipped(type), newCtx());
     };
 
     if (!targets.length) validateBase();
@@ -273,6 +282,7 @@ class Validator implements FhirValidator {
       }
       medplum.push(...medplumValidate(resource, this.typeNames.get(canonical) as string));
       this.walker.validateResource(resource, profile, 'profile', newCtx(canonical));
+      this.walker.checkRootInvariants(resource, this.base.medplumSkipped(type), newCtx(canonical));
     });
 
     // Merge: the walker's issues win over Medplum's for the same rule and element.

@@ -132,6 +132,13 @@ export class ProfileWalker {
     this.walkChildren(resource, structure.root, rootPath, mode, ctx, structure);
   }
 
+  /** Resource-level base invariants that Medplum skips (dom-3, org-1); dom-3 only matters with contained resources. */
+  checkRootInvariants(resource: Record<string, unknown>, rules: Constraint[], ctx: WalkContext): void {
+    const type = String(resource.resourceType);
+    const hasContained = Array.isArray(resource.contained) && resource.contained.length > 0;
+    this.checkConstraints(rules.filter((c) => c.key !== 'dom-3' || hasContained), type, resource, type, ctx);
+  }
+
   /** Bundle invariants (bdl-*) on the real Bundle: Medplum validates only its shell, without entry resources. */
   checkBundleInvariants(bundle: Record<string, unknown>, rootRules: Constraint[], entryRules: Constraint[], ctx: WalkContext): void {
     this.checkConstraints(rootRules, 'Bundle', bundle, 'Bundle', ctx);

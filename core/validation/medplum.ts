@@ -41,10 +41,22 @@ export function indexBaseDefinitions(definitions: StructureDefinitionLike[]): vo
  *   there, producing false "Incorrect number of values provided for slice" errors;
  * - fixed/pattern values on repeating elements are dropped: Medplum compares them with the whole array
  *   (meta.profile fixedCanonical never matches) instead of each repetition.
+ * - (speed) elements two or more levels down that only repeat their base definition (same cardinality, no
+ *   fixed/pattern/slicing, not a choice, not a backbone) are dropped: Medplum's crawl of the base data type
+ *   checks them anyway, and each extra nested key costs a property walk on every validation.
  * The walker checks everything removed here.
  */
+function repeatsBase(e: ElementDefinitionLike): boolean {
+  if ((e.id ?? '').includes(':') || e.path.split('.').length < 3 || e.path.endsWith('[x]') || e.slicing || e.sliceName) return false;
+  if (e.type?.some((t) => t.code === 'BackboneElement' || t.code === 'Element' || t.profile || t.targetProfile)) return false;
+  if (Object.keys(e).some((k) => /^(fixed|pattern)[A-Z]/.test(k)) || e.constraint?.some((c) => !isBaseConstraint(c))) return false;
+  return e.base !== undefined && (e.min ?? 0) === (e.base.min ?? 0) && (e.max ?? '*') === (e.base.max ?? '*');
+}
+
 export function medplumView(sd: StructureDefinitionLike): StructureDefinitionLike {
-  const elements = (sd.snapshot?.element ?? []).filter((e) => (e.id ?? '').split('.').filter((seg) => seg.includes(':')).length < 2);
+  const elements = (sd.snapshot?.element ?? []).filter(
+    (e) => (e.id ?? '').split('.').filter((seg) => seg.includes(':')).length < 2 && !repeatsBase(e),
+  );
   const slicedPaths = new Set(elements.filter((e) => e.sliceName).map((e) => e.path));
   const out: ElementDefinitionLike[] = elements.map((e) => {
     let el = e;

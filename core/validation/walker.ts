@@ -106,7 +106,26 @@ function cardinality(min: number, max: number): string {
 }
 
 export class ProfileWalker {
+  /** base mode only needs children with a checkable binding or something to descend into */
+  private readonly baseChildren = new WeakMap<ElementNode, ElementNode[]>();
+
   constructor(private readonly env: WalkerEnv) {}
+
+  private childrenFor(node: ElementNode, mode: Mode): ElementNode[] {
+    if (mode === 'profile') return node.children;
+    let list = this.baseChildren.get(node);
+    if (!list) {
+      list = node.children.filter(
+        (c) =>
+          (c.binding && (c.binding.strength === 'required' || c.binding.strength === 'extensible')) ||
+          c.children.length > 0 ||
+          c.contentReference !== undefined ||
+          c.types.some((t) => !this.env.isPrimitive(t.code)),
+      );
+      this.baseChildren.set(node, list);
+    }
+    return list;
+  }
 
   private report(
     ctx: WalkContext,
@@ -183,17 +202,16 @@ export class ProfileWalker {
     ctx: WalkContext,
     structure: CompiledStructure,
   ): void {
-    const children = node.children;
+    const children = this.childrenFor(node, mode);
     for (const child of children) {
-      const entries = this.entriesOf(obj, child, path, children);
-      const elementPath = normalisePath(`${path}.${child.jsonName}`);
+      const entries = this.entriesOf(obj, child, path, node.children);
       if (mode === 'profile') {
         if (entries.length < child.min) {
           this.report(ctx, 'error', 'required', `${path}.${child.jsonName}`,
-            `Missing required element '${child.name}' (minimum ${child.min}, found ${entries.length})`, 'cardinality', `card|${elementPath}`);
+            `Missing required element '${child.name}' (minimum ${child.min}, found ${entries.length})`, 'cardinality', `card|${normalisePath(`${path}.${child.jsonName}`)}`);
         } else if (entries.length > child.max) {
           this.report(ctx, 'error', 'structure', `${path}.${child.jsonName}`,
-            `Too many values for '${child.name}': expected ${cardinality(child.min, child.max)}, found ${entries.length}`, 'cardinality', `card|${elementPath}`);
+            `Too many values for '${child.name}': expected ${cardinality(child.min, child.max)}, found ${entries.length}`, 'cardinality', `card|${normalisePath(`${path}.${child.jsonName}`)}`);
         }
         if (child.choice && child.types.length) {
           for (const e of entries) {
@@ -262,6 +280,8 @@ export class ProfileWalker {
   private checkConstraints(constraints: Constraint[], base: string, value: unknown, path: string, ctx: WalkContext): void {
     for (const c of constraints) {
       if (this.env.skippedInvariants.has(c.key)) continue;
+      if (ctx.quiet && c.severity !== 'error') continue; // slice matching only cares about errors
+
       const out = this.env.invariants.evaluate(base, c.expression, value, ctx.resource);
       if (out.ok) continue;
       if ('error' in out) {

@@ -183,13 +183,16 @@ export function addExtensionSliceUrls(sd: StructureDefinition): void {
  */
 export function fixSliceMinimums(sd: StructureDefinition, differential: ElementDefinition[]): string[] {
   const stated = new Map(differential.map((e) => [e.id ?? e.path, e]));
+  const byId = new Map((sd.snapshot?.element ?? []).map((e) => [e.id, e]));
   const fixed: string[] = [];
   for (const e of sd.snapshot?.element ?? []) {
     if (!e.sliceName || !e.id) continue;
     const diff = stated.get(e.id);
     if (diff && diff.min !== undefined) continue;
+    // only a min copied from the sliced element (a min that comes from an extension definition is right)
+    const head = byId.get(e.id.slice(0, e.id.length - e.sliceName.length - 1));
     const baseMin = e.base?.min ?? 0;
-    if (e.min !== undefined && e.min > baseMin) {
+    if (head && e.min !== undefined && e.min === head.min && e.min > baseMin) {
       fixed.push(`${e.id}: min ${e.min} → ${baseMin}`);
       e.min = baseMin;
     }

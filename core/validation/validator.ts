@@ -216,7 +216,15 @@ class Validator implements FhirValidator {
       const r = e?.resource as Record<string, unknown> | undefined;
       if (typeof e?.fullUrl === 'string' && typeof r?.resourceType === 'string') refTypes.set(e.fullUrl, r.resourceType);
     }
-    issues.push(...this.validateOne(resource, profile, prefix, refTypes));
+    try {
+      issues.push(...this.validateOne(resource, profile, prefix, refTypes));
+    } catch (e) {
+      // a defect of the validator must not pass a resource silently, nor crash the pipeline
+      issues.push({
+        severity: 'error', code: 'exception', path: `${prefix}${String(resource.resourceType)}`,
+        message: `Validation could not complete: ${e instanceof Error ? e.message : String(e)}`, rule: 'exception',
+      });
+    }
     entries.forEach((e, i) => {
       const r = e?.resource as Record<string, unknown> | undefined;
       if (!r || typeof r !== 'object' || typeof r.resourceType !== 'string') return;

@@ -228,7 +228,8 @@ export class ProfileWalker {
   }
 
   private checkValue(node: ElementNode, e: Entry, mode: Mode, ctx: WalkContext, structure: CompiledStructure, sliceOnly: boolean): void {
-    const value = e.value;
+    // null is a JSON-shape error Medplum reports; here it is treated as absent
+    const value = e.value === null ? undefined : e.value;
     if (mode === 'profile') {
       if (node.fixed !== undefined && value !== undefined && !deepEqual(value, node.fixed)) {
         this.report(ctx, 'error', 'value', e.path, `Value ${show(value)} does not equal the fixed value ${show(node.fixed)}`, 'fixed', `value|${normalisePath(e.path)}`);
@@ -332,14 +333,21 @@ export class ProfileWalker {
         return;
       }
       case 'Coding': {
-        const c = v as { system?: string; code?: string };
-        if (term.checkCoding(b.valueSet, c.system, c.code) === 'not-in') {
-          this.report(ctx, severity, 'code-invalid', e.path, `Coding ${c.system ?? '(no system)'}|${c.code ?? '(no code)'} is not in the ${what}`, 'binding');
+        if (!v || typeof v !== 'object' || Array.isArray(v)) return;
+        const c = v as { system?: unknown; code?: unknown };
+        if ((c.system !== undefined && typeof c.system !== 'string') || (c.code !== undefined && typeof c.code !== 'string')) return;
+        if (term.checkCoding(b.valueSet, c.system as string | undefined, c.code as string | undefined) === 'not-in') {
+          this.report(ctx, severity, 'code-invalid', e.path, `Coding ${String(c.system ?? '(no system)')}|${String(c.code ?? '(no code)')} is not in the ${what}`, 'binding');
         }
         return;
       }
       case 'CodeableConcept': {
-        const codings = ((v as { coding?: Array<{ system?: string; code?: string }> }).coding ?? []).filter((c) => c && typeof c === 'object');
+        if (!v || typeof v !== 'object' || Array.isArray(v)) return;
+        const raw = (v as { coding?: unknown }).coding;
+        const codings = (Array.isArray(raw) ? raw : [])
+          .filter((c): c is { system?: string; code?: string } => !!c && typeof c === 'object' && !Array.isArray(c))
+          .filter((c) => (c.system === undefined || typeof c.system === 'string') && (c.code === undefined || typeof c.code === 'string'));
+        if (raw !== undefined && !Array.isArray(raw)) return; // wrong JSON shape: Medplum's finding
         if (!codings.length) {
           if (b.strength === 'required') this.report(ctx, 'error', 'code-invalid', e.path, `No coding given; a code from the ${what} is required`, 'binding');
           return;

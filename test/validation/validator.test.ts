@@ -213,3 +213,25 @@ describe('toOperationOutcome', () => {
     expect(oo.issue).toEqual([expect.objectContaining({ severity: 'information' })]);
   });
 });
+
+describe('robustness', () => {
+  it('never throws on malformed JSON shapes and never passes them silently as exceptions', () => {
+    const weird: unknown[] = [null, 1, 'x', [], {}, [null], ['x'], { coding: 'x' }, { reference: 5 }];
+    const paths = (o: unknown, pre: string[] = [], out: string[][] = []): string[][] => {
+      if (o && typeof o === 'object') for (const k of Object.keys(o)) { out.push([...pre, k]); paths((o as Record<string, unknown>)[k], [...pre, k], out); }
+      return out;
+    };
+    for (const make of [fx.patient, fx.condition, fx.decorsoClinico]) {
+      for (const p of paths(make())) {
+        for (const w of weird) {
+          const r = make();
+          let cur = r as Record<string, unknown>;
+          for (const k of p.slice(0, -1)) cur = cur[k] as Record<string, unknown>;
+          cur[p[p.length - 1]] = structuredClone(w);
+          const result = validator.validate(r);
+          expect(result.issues.filter((i) => i.code === 'exception')).toEqual([]);
+        }
+      }
+    }
+  });
+});

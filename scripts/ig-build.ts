@@ -184,6 +184,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`ig:build failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  // expected failures (missing sources, an override that no longer matches) need no stack trace
+  const text = e instanceof IgBuildError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
+  process.stderr.write(`ig:build failed: ${text}\n`);
   process.exitCode = 1;
 });

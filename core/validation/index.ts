@@ -1,0 +1,15 @@
+/**
+ * IG conformance validation: every output of the engine against the Regione Lombardia "IG Core" profiles.
+ * Structure via @medplum/core (with cached profile schemas), plus the profile walker for bindings, slice contents,
+ * narrowed choice types, nested fixed/pattern values and FHIRPath invariants. Data: ig/ (npm run ig:build).
+ */
+export type {
+  FhirValidator,
+  IssueSeverity,
+  LoadValidatorOptions,
+  ValidateOptions,
+  ValidationIssue,
+  ValidationResult,
+} from './types.ts';
+export { ValidatorLoadError } from './errors.ts';
+export { loadValidator, toOperationOutcome, DEFAULT_IG_DIR } from './validator.ts';

@@ -1,1 +1,1 @@
-export { MessageProcessor, type ProcessInput, type ProcessResult, type ProcessSuccess, type ProcessFailure, type ProcessorOptions, type ResourceValidator } from './processor.ts';
+export { MessageProcessor, type ProcessInput, type ProcessOptions, type ResourceIssue, type ProcessResult, type ProcessSuccess, type ProcessFailure, type ProcessorOptions, type ResourceValidator } from './processor.ts';

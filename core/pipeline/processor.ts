@@ -23,8 +23,26 @@ export interface ProcessInput {
   receivedAt: Date;
 }
 
+/** One validation finding, attributed to the resource it is about. */
+export interface ResourceIssue {
+  resource: string;
+  severity: string;
+  code: string;
+  path: string;
+  message: string;
+}
+
+export interface ProcessOptions {
+  /**
+   * true (the pipeline): profile errors fail the message unless the plugin's policy is "warn".
+   * false (authoring tools): the resources come back with every issue, whatever their severity.
+   */
+  enforceValidation?: boolean;
+}
+
 export interface ProcessSuccess {
   ok: true;
+  validationIssues: ResourceIssue[];
   plugin: LoadedPlugin;
   route: LoadedRoute;
   parsed: ParsedDocument;
@@ -57,7 +75,8 @@ export interface ProcessorOptions {
 export class MessageProcessor {
   constructor(private readonly options: ProcessorOptions) {}
 
-  async process(input: ProcessInput): Promise<ProcessResult> {
+  async process(input: ProcessInput, options: ProcessOptions = {}): Promise<ProcessResult> {
+    const enforce = options.enforceValidation ?? true;
     const trail: TrailEntry[] = [];
     const warnings: string[] = [];
     const plugin = this.options.plugins.get(input.pluginId);
@@ -133,7 +152,7 @@ export class MessageProcessor {
       }
 
       started = performance.now();
-      this.validate(plugin, resources, warnings);
+      const validationIssues = this.validate(plugin, resources, warnings, enforce);
       trail.push({
         stage: 'validated', at: new Date().toISOString(), ok: true, ms: elapsed(started),
         ...(warnings.length > 0 ? { warnings: [...warnings] } : {}),
@@ -141,7 +160,7 @@ export class MessageProcessor {
       });
 
       return {
-        ok: true, plugin, route, parsed: { ...parsed, tree }, resources, trail, warnings,
+        ok: true, plugin, route, parsed: { ...parsed, tree }, resources, trail, warnings, validationIssues,
         sourceTime: parsed.sourceTime ? (parseHl7Timestamp(parsed.sourceTime, plugin.manifest.timeZone)?.instant ?? null) : null,
       };
     } catch (error) {
@@ -161,27 +180,29 @@ export class MessageProcessor {
     }
   }
 
-  private validate(plugin: LoadedPlugin, resources: FhirResource[], warnings: string[]): void {
+  private validate(plugin: LoadedPlugin, resources: FhirResource[], warnings: string[], enforce: boolean): ResourceIssue[] {
     const validator = this.options.validator;
-    if (!validator) return;
-    const errors: Array<{ resource: string; path: string; message: string }> = [];
+    if (!validator) return [];
+    const issues: ResourceIssue[] = [];
     for (const resource of resources) {
       const result = validator.validate(resource as Record<string, unknown>);
       for (const issue of result.issues) {
-        const where = `${resource.resourceType}/${resource.id} ${issue.path}`;
-        if (issue.severity === 'error' || issue.severity === 'fatal') errors.push({ resource: `${resource.resourceType}/${resource.id}`, path: issue.path, message: issue.message });
-        else if (issue.severity === 'warning') warnings.push(`${where}: ${issue.message}`);
+        issues.push({ resource: `${resource.resourceType}/${resource.id}`, severity: issue.severity, code: issue.code, path: issue.path, message: issue.message });
       }
     }
-    if (errors.length === 0) return;
+    const errors = issues.filter((i) => i.severity === 'error' || i.severity === 'fatal');
+    for (const issue of issues) {
+      if (issue.severity === 'warning') warnings.push(`${issue.resource} ${issue.path}: ${issue.message}`);
+    }
+    if (errors.length === 0 || !enforce) return issues;
     if (plugin.manifest.validation.policy === 'warn') {
       for (const e of errors) warnings.push(`${e.resource} ${e.path}: ${e.message} (stored anyway: validation policy "warn")`);
-      return;
+      return issues;
     }
     const first = errors[0]!;
     throw new ValidationFailedError(
       `${errors.length} profile violation${errors.length > 1 ? 's' : ''}; first: ${first.resource} ${first.path}: ${first.message}`,
-      { code: 'VALIDATE_PROFILE', details: { issues: errors.slice(0, 50) } },
+      { code: 'VALIDATE_PROFILE', details: { issues: errors.slice(0, 50).map(({ resource, path, message }) => ({ resource, path, message })) } },
     );
   }
 }

@@ -3,15 +3,17 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
-import { AdminTokenAuthenticator, createMessagesRouter, createQueuesRouter, requireAuth, type Authenticator } from '../admin/index.ts';
+import { AdminTokenAuthenticator, type Authenticator } from '../admin/index.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import type { Settings } from '../config/load.ts';
-import { createIngestRouter, IngestService } from '../ingest/index.ts';
+import { IngestService } from '../ingest/index.ts';
 import { MessageProcessor, type ResourceValidator } from '../pipeline/index.ts';
 import { PluginRegistry } from '../plugins/index.ts';
 import { ensureRedis, ProcessingWorker, ProcessQueue, producerConnection, Reconciler, workerConnection, type OutcomeEvent } from '../queue/index.ts';
 import { DeadLetterRepository, InboxRepository, openStorage, type Db } from '../storage/index.ts';
-import { createHealthRouter } from './health.ts';
+import { loadValidator } from '../validation/index.ts';
+import type { EngineContext } from './context.ts';
+import { mountRoutes } from './routes.ts';
 import { errorHandler } from './http-errors.ts';
 
 export type EngineRole = 'all' | 'api' | 'worker';
@@ -19,7 +21,8 @@ export type EngineRole = 'all' | 'api' | 'worker';
 export interface EngineOptions {
   role?: EngineRole;
   logger?: Logger;
-  validator?: ResourceValidator;
+  /** Defaults to the IG validator built from ig/ (npm run ig:build); null disables validation. */
+  validator?: ResourceValidator | null;
   /** Listen on settings.port (0 = any free port). Default true for roles with an API. */
   listen?: boolean;
   reconcileIntervalMs?: number;
@@ -28,6 +31,7 @@ export interface EngineOptions {
 }
 
 export interface Engine {
+  readonly context: EngineContext;
   readonly settings: Settings;
   readonly role: EngineRole;
   readonly logger: Logger;
@@ -51,6 +55,8 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
   if (redis.startedHere) logger.info({ url: redis.url }, 'started a local redis-server (append-only file under CDR_DATA_DIR/redis)');
   const db = await openStorage(settings);
   logger.info({ storage: db.kind }, db.kind === 'pglite' ? 'embedded PGlite storage' : 'PostgreSQL storage');
+
+  const validator = options.validator === null ? undefined : (options.validator ?? (await loadValidator()));
 
   const plugins = await PluginRegistry.load({
     pluginsDir: settings.pluginsDir,
@@ -84,7 +90,7 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
       concurrency: settings.workerConcurrency,
       policy,
       db,
-      processor: new MessageProcessor({ plugins, validator: options.validator, logger }),
+      processor: new MessageProcessor({ plugins, validator, logger }),
       logger,
       batchMaxItems: settings.config.storage.batchMaxItems,
       ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
@@ -105,6 +111,7 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
     process.stdout.write(`cdr: admin token for this run: ${adminToken}\n`);
   }
   const auth: Authenticator = new AdminTokenAuthenticator(adminToken);
+  const context: EngineContext = { settings, logger, db, plugins, queue, redis: producer, inbox, deadLetters, ingest, validator, auth };
 
   let app: Express | undefined;
   let server: Server | undefined;
@@ -112,11 +119,7 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
   if (role === 'all' || role === 'api') {
     app = express();
     app.disable('x-powered-by');
-    app.use(createHealthRouter(db, producer));
-    app.use(createIngestRouter(ingest, settings.config.ingest.maxBodyBytes));
-    app.use(['/messages', '/admin'], requireAuth(auth));
-    app.use(createMessagesRouter({ inbox, deadLetters, queue }));
-    app.use(createQueuesRouter(queue));
+    mountRoutes(app, context);
     app.use(errorHandler(logger));
     if (options.listen !== false) {
       server = await new Promise<Server>((resolve, reject) => {
@@ -148,5 +151,5 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
     await redis.stop();
   };
 
-  return { settings, role, logger, db, plugins, queue, ingest, app, worker, reconciler, adminToken, url, stop };
+  return { context, settings, role, logger, db, plugins, queue, ingest, app, worker, reconciler, adminToken, url, stop };
 }

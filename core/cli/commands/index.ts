@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import { registerMapCommand } from './map.ts';
 import { registerStartCommand } from './start.ts';
+import { registerTestMappingsCommand } from './test-mappings.ts';
 import { registerValidateCommand } from './validate.ts';
 
 /** Each CLI command lives in its own module and registers itself on the root program. */
 export type CommandRegistrar = (program: Command) => void;
 
-export const commandRegistrars: CommandRegistrar[] = [registerStartCommand, registerValidateCommand];
+export const commandRegistrars: CommandRegistrar[] = [registerStartCommand, registerValidateCommand, registerMapCommand, registerTestMappingsCommand];

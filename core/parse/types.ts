@@ -26,4 +26,10 @@ export interface FormatParser {
   readonly format: Format;
   envelope(raw: Buffer): Envelope;
   parse(raw: Buffer, manifest: PluginManifest): ParsedDocument;
+  /**
+   * Batch files (HL7 FHS/BHS batches, several MSH in one file, XML exports with a record path):
+   * the raw bytes of each message/record, in order, each becoming its own inbox message.
+   * Returns [raw] when the input is a single message. Never parses more than needed to find boundaries.
+   */
+  split?(raw: Buffer, manifest: PluginManifest): Buffer[];
 }

@@ -90,6 +90,7 @@ export class MessageProcessor {
       pluginId: plugin.id,
       pluginVersion: plugin.manifest.version,
       ente: input.ente,
+      format: plugin.manifest.format, timeZone: plugin.manifest.timeZone,
       messageId: input.messageId,
       receivedAt: input.receivedAt,
       routeKey: undefined,

@@ -1,0 +1,35 @@
+import { MappingFunctionError } from '../mapping/functions/types.ts';
+import { translateWith, type ConceptMapIndex, type TranslatedCoding } from './concept-maps.ts';
+
+/**
+ * `$translate(code, conceptMap[, sourceSystem])` over a plugin's local ConceptMaps: the target Coding
+ * `{system, code, display}`, or no value when the map has no usable target for the code.
+ * `conceptMap` is the map's url, id or name; an unknown map is a mapping error (a typo must not
+ * silently drop every code). An array of codes gives an array of Codings.
+ * Plain synchronous function of its evaluated arguments (compiler-friendly, no `this`).
+ */
+export function translateFunction(index: ConceptMapIndex) {
+  const one = (code: unknown, conceptMap: string, sourceSystem: string | undefined): TranslatedCoding | undefined => {
+    if (code === undefined || code === null || code === '') return undefined;
+    const map = index.get(conceptMap);
+    if (!map) {
+      const known = index.keys();
+      throw new MappingFunctionError(
+        `$translate: no ConceptMap "${conceptMap}" in this plugin (${known.length ? `known: ${known.join(', ')}` : 'its manifest lists no conceptMaps'})`,
+        'translate',
+      );
+    }
+    return translateWith(map, String(code), sourceSystem);
+  };
+  return (code?: unknown, conceptMap?: unknown, sourceSystem?: unknown): TranslatedCoding | TranslatedCoding[] | undefined => {
+    if (typeof conceptMap !== 'string' || conceptMap === '') {
+      throw new MappingFunctionError('$translate: the second argument must name a ConceptMap (its url, id or name)', 'translate');
+    }
+    const system = typeof sourceSystem === 'string' && sourceSystem !== '' ? sourceSystem : undefined;
+    if (Array.isArray(code)) {
+      const codings = code.map((c) => one(c, conceptMap, system)).filter((c): c is TranslatedCoding => c !== undefined);
+      return codings.length ? codings : undefined;
+    }
+    return one(code, conceptMap, system);
+  };
+}

@@ -46,7 +46,7 @@ describe('plugins in a running engine', () => {
     expect(brokenTrail.deadLetter!.reason).toMatch(/postParse hook of plugin hook-broken failed: this sender puts the ward in PV1-6/);
     expect(brokenTrail.resources).toEqual([]);
     const row = await t.engine.db.query<{ stage: string; plugin_id: string; attempts: number }>(
-      'SELECT stage, plugin_id, attempts FROM dead_letter WHERE message_id = $1', [broken.body.messageId],
+      'SELECT stage, plugin_id, attempts FROM dead_letter WHERE message_id = $1', [broken.body.messageId as string],
     );
     expect(row.rows).toEqual([{ stage: 'hook', plugin_id: 'hook-broken', attempts: 1 }]);
 

@@ -66,7 +66,7 @@ describe('plugin hooks run guarded', () => {
     const result = await run('hook-fixes');
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    const patient = result.resources.find((r) => r.resourceType === 'Patient') as { name: Array<{ family: string }> };
+    const patient = result.resources.find((r) => r.resourceType === 'Patient') as unknown as { name: Array<{ family: string }> };
     expect(patient.name[0]!.family).toBe('ROSSI-FIXED');
     expect(result.resources.map((r) => r.resourceType).sort()).toEqual(['Encounter', 'Patient']);
     expect(result.warnings).toContain('family name rewritten by the hook');

@@ -11,5 +11,5 @@ export function mountRoutes(app: Express, ctx: EngineContext): void {
   app.use(['/messages', '/admin'], requireAuth(ctx.auth));
   app.use(createMessagesRouter({ inbox: ctx.inbox, deadLetters: ctx.deadLetters, queue: ctx.queue }));
   app.use(createQueuesRouter(ctx.queue));
-  app.use(createDeadLettersRouter(new DeadLetterService(ctx.db, ctx.deadLetters, ctx.inbox, ctx.queue), ctx.auth));
+  app.use(createDeadLettersRouter(new DeadLetterService(ctx.db, ctx.deadLetters, ctx.inbox, ctx.queue, ctx.plugins), ctx.auth));
 }

@@ -99,6 +99,8 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
       processor: new MessageProcessor({ plugins, validator, logger }),
       logger,
       batchMaxItems: settings.config.storage.batchMaxItems,
+      lockDurationMs: settings.config.queue.lockDurationMs,
+      stalledIntervalMs: settings.config.queue.stalledIntervalMs,
       ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
     });
     worker.start();
@@ -106,8 +108,8 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
 
   const reconciler = new Reconciler({
     inbox, queue, logger,
-    intervalMs: options.reconcileIntervalMs ?? 30_000,
-    olderThanMs: options.reconcileOlderThanMs ?? 60_000,
+    intervalMs: options.reconcileIntervalMs ?? settings.config.queue.reconcileIntervalMs,
+    olderThanMs: options.reconcileOlderThanMs ?? settings.config.queue.reconcileOlderThanMs,
   });
   if (role !== 'worker') reconciler.start();
 

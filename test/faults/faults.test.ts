@@ -28,7 +28,10 @@ async function allFinal(s: FaultSchema, ids: string[]): Promise<boolean> {
 describe('fault injection', () => {
   const processes: EngineProcess[] = [];
   afterEach(async () => {
-    for (const p of processes.splice(0)) await p.kill9().catch(() => undefined);
+    for (const p of processes.splice(0)) {
+      if (p.child.exitCode !== null && p.child.exitCode !== 0) process.stdout.write(`\n[fault] a process exited with ${p.child.exitCode}:\n${p.output().slice(-3000)}\n`);
+      await p.kill9().catch(() => undefined);
+    }
   });
 
   test('kill -9 of a worker in the middle of 2,000 messages: each stored or dead-lettered exactly once', async () => {

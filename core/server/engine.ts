@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { AdminTokenAuthenticator, type Authenticator } from '../admin/index.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import type { Settings } from '../config/load.ts';
-import { IngestService } from '../ingest/index.ts';
+import { FileDropWatcher, IngestService, MllpListener } from '../ingest/index.ts';
 import { MessageProcessor, type ResourceValidator } from '../pipeline/index.ts';
 import { PluginRegistry } from '../plugins/index.ts';
 import { ensureRedis, ProcessingWorker, ProcessQueue, producerConnection, Reconciler, workerConnection, type OutcomeEvent } from '../queue/index.ts';
@@ -28,6 +28,10 @@ export interface EngineOptions {
   reconcileIntervalMs?: number;
   reconcileOlderThanMs?: number;
   onOutcome?: (event: OutcomeEvent) => void;
+  /** MLLP port: settings.mllpPort by default (0 = disabled); 'auto' = any free port (tests). */
+  mllpPort?: number | 'auto';
+  /** File-drop scan interval; 0 disables the watcher. */
+  fileDropIntervalMs?: number;
 }
 
 export interface Engine {
@@ -44,6 +48,8 @@ export interface Engine {
   readonly reconciler: Reconciler;
   readonly adminToken: string;
   readonly url: string | undefined;
+  readonly mllpPort: number | undefined;
+  readonly fileDrop: FileDropWatcher | undefined;
   stop(): Promise<void>;
 }
 
@@ -77,7 +83,7 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
   const inbox = new InboxRepository(db);
   const deadLetters = new DeadLetterRepository(db);
   const ingest = new IngestService({
-    plugins, inbox, queue, logger, maxBodyBytes: settings.config.ingest.maxBodyBytes, batchMaxItems: settings.config.storage.batchMaxItems,
+    db, plugins, inbox, queue, logger, maxBodyBytes: settings.config.ingest.maxBodyBytes, batchMaxItems: settings.config.storage.batchMaxItems,
   });
 
   let worker: ProcessingWorker | undefined;
@@ -93,6 +99,8 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
       processor: new MessageProcessor({ plugins, validator, logger }),
       logger,
       batchMaxItems: settings.config.storage.batchMaxItems,
+      lockDurationMs: settings.config.queue.lockDurationMs,
+      stalledIntervalMs: settings.config.queue.stalledIntervalMs,
       ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
     });
     worker.start();
@@ -100,8 +108,8 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
 
   const reconciler = new Reconciler({
     inbox, queue, logger,
-    intervalMs: options.reconcileIntervalMs ?? 30_000,
-    olderThanMs: options.reconcileOlderThanMs ?? 60_000,
+    intervalMs: options.reconcileIntervalMs ?? settings.config.queue.reconcileIntervalMs,
+    olderThanMs: options.reconcileOlderThanMs ?? settings.config.queue.reconcileOlderThanMs,
   });
   if (role !== 'worker') reconciler.start();
 
@@ -132,6 +140,21 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
     }
   }
 
+  let mllp: MllpListener | undefined;
+  let mllpPort: number | undefined;
+  let fileDrop: FileDropWatcher | undefined;
+  if (role === 'all' || role === 'api') {
+    const port = options.mllpPort ?? settings.mllpPort;
+    if (port === 'auto' || port > 0) {
+      mllp = new MllpListener({ ingest, plugins, logger, port: port === 'auto' ? 0 : port, maxFrameBytes: settings.config.ingest.maxBodyBytes });
+      mllpPort = await mllp.start();
+    }
+    if ((options.fileDropIntervalMs ?? 1000) > 0) {
+      fileDrop = new FileDropWatcher({ dataDir: settings.dataDir, plugins, ingest, logger, intervalMs: options.fileDropIntervalMs ?? 1000 });
+      fileDrop.start();
+    }
+  }
+
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -142,6 +165,8 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
       server.closeIdleConnections();
       await closed;
     }
+    fileDrop?.stop();
+    await mllp?.stop();
     reconciler.stop();
     await ingest.drain();
     await worker?.close();
@@ -151,5 +176,5 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
     await redis.stop();
   };
 
-  return { context, settings, role, logger, db, plugins, queue, ingest, app, worker, reconciler, adminToken, url, stop };
+  return { context, settings, role, logger, db, plugins, queue, ingest, app, worker, reconciler, adminToken, url, mllpPort, fileDrop, stop };
 }

@@ -1,5 +1,5 @@
 import type { Express } from 'express';
-import { createMessagesRouter, createPluginsRouter, createQueuesRouter, requireAuth } from '../admin/index.ts';
+import { createDeadLettersRouter, createMessagesRouter, createPluginsRouter, createQueuesRouter, DeadLetterService, requireAuth } from '../admin/index.ts';
 import { createIngestRouter } from '../ingest/index.ts';
 import type { EngineContext } from './context.ts';
 import { createHealthRouter } from './health.ts';
@@ -11,5 +11,6 @@ export function mountRoutes(app: Express, ctx: EngineContext): void {
   app.use(['/messages', '/admin'], requireAuth(ctx.auth));
   app.use(createMessagesRouter({ inbox: ctx.inbox, deadLetters: ctx.deadLetters, queue: ctx.queue }));
   app.use(createQueuesRouter(ctx.queue));
+  app.use(createDeadLettersRouter(new DeadLetterService(ctx.db, ctx.deadLetters, ctx.inbox, ctx.queue, ctx.plugins), ctx.auth));
   app.use(createPluginsRouter(ctx.plugins));
 }

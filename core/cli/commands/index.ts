@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerDlqCommand } from './dlq.ts';
 import { registerMapCommand } from './map.ts';
 import { registerPluginCommand } from './plugin.ts';
 import { registerStartCommand } from './start.ts';
@@ -8,4 +9,4 @@ import { registerValidateCommand } from './validate.ts';
 /** Each CLI command lives in its own module and registers itself on the root program. */
 export type CommandRegistrar = (program: Command) => void;
 
-export const commandRegistrars: CommandRegistrar[] = [registerStartCommand, registerValidateCommand, registerMapCommand, registerTestMappingsCommand, registerPluginCommand];
+export const commandRegistrars: CommandRegistrar[] = [registerStartCommand, registerValidateCommand, registerMapCommand, registerTestMappingsCommand, registerDlqCommand, registerPluginCommand];

@@ -42,6 +42,7 @@ export function registerStartCommand(program: Command): void {
           },
         );
       };
+      process.on('unhandledRejection', (reason) => engine.logger.error({ err: String(reason) }, 'unhandled rejection'));
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
     });

@@ -66,7 +66,8 @@ export function conceptMapKeys(map: ConceptMapResource): string[] {
 
 /**
  * Looks a code up in one ConceptMap: the first usable target of the first group that lists it
- * (restricted to groups of `sourceSystem` when given); else the group's `unmapped` rule; else undefined.
+ * (restricted to groups of `sourceSystem` when given); else the group's `unmapped` rule; else undefined
+ * (no translation: callers keep the local code).
  */
 export function translateWith(map: ConceptMapResource, code: string, sourceSystem?: string): TranslatedCoding | undefined {
   const groups = sourceSystem ? map.group.filter((g) => !g.source || g.source === sourceSystem) : map.group;
@@ -76,7 +77,6 @@ export function translateWith(map: ConceptMapResource, code: string, sourceSyste
     if (target?.code) return withoutUndefined({ system: group.target, code: target.code, display: target.display });
   }
   for (const group of groups) {
-    if (group.element.some((e) => e.code === code)) continue;
     const unmapped = group.unmapped;
     if (unmapped?.mode === 'provided') return withoutUndefined({ system: group.target, code });
     if (unmapped?.mode === 'fixed' && unmapped.code) return withoutUndefined({ system: group.target, code: unmapped.code, display: unmapped.display });

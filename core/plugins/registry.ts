@@ -245,9 +245,12 @@ async function loadOne(dir: string, options: LoadPluginsOptions): Promise<{ plug
     ...conceptMaps.contents,
   ]);
   const index = new ConceptMapIndex(conceptMaps.maps);
-  // conceptMaps travel in the function context so the library's $translate can read them; until the
-  // library has one, the plugin's own translate (same signature) is bound.
-  const functionContext = { ente: manifest.ente, timeZone: manifest.timeZone, conceptMaps: conceptMaps.maps };
+  // The ConceptMap files travel in the function context so the library's $translate reads them; while the
+  // library has none, the plugin's own translate (same signature and results) is bound.
+  const functionContext = {
+    ente: manifest.ente, timeZone: manifest.timeZone, pluginId: manifest.id,
+    conceptMapFiles: manifest.conceptMaps.map((f) => path.resolve(dir, f)),
+  };
   const library = functionBindings(functionContext);
   const plugin: LoadedPlugin = {
     id: manifest.id,

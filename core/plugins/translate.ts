@@ -3,7 +3,8 @@ import { translateWith, type ConceptMapIndex, type TranslatedCoding } from './co
 
 /**
  * `$translate(code, conceptMap[, sourceSystem])` over a plugin's local ConceptMaps: the target Coding
- * `{system, code, display}`, or no value when the map has no usable target for the code.
+ * `{system, code, display}`; a code the map cannot translate comes back as the local Coding
+ * `{system: <group source>, code}` (the function library's $translate behaves the same way).
  * `conceptMap` is the map's url, id or name; an unknown map is a mapping error (a typo must not
  * silently drop every code). An array of codes gives an array of Codings.
  * Plain synchronous function of its evaluated arguments (compiler-friendly, no `this`).
@@ -19,7 +20,11 @@ export function translateFunction(index: ConceptMapIndex) {
         'translate',
       );
     }
-    return translateWith(map, String(code), sourceSystem);
+    const translated = translateWith(map, String(code), sourceSystem);
+    if (translated) return translated;
+    // A code with no mapping is never dropped: it comes back as the local Coding (the map's source system).
+    const localSystem = sourceSystem ?? map.group[0]?.source;
+    return localSystem ? { system: localSystem, code: String(code) } : { code: String(code) };
   };
   return (code?: unknown, conceptMap?: unknown, sourceSystem?: unknown): TranslatedCoding | TranslatedCoding[] | undefined => {
     if (typeof conceptMap !== 'string' || conceptMap === '') {

@@ -33,15 +33,21 @@ describe('$translate over local ConceptMaps', () => {
     expect(translate('ABB', 'esito-ps')).toEqual(expect.objectContaining({ code: 'aadvice' }));
   });
 
-  test('unmatched codes give nothing; codes the map does not list follow its unmapped rule', () => {
-    expect(translate('XXX', 'esito-ps')).toBeUndefined();
+  test('codes the map does not list follow its unmapped rule; untranslatable codes come back as the local Coding', () => {
     expect(translate('ZZZ', 'esito-ps')).toEqual(expect.objectContaining({ code: 'oth', display: 'Other' }));
+    // XXX is listed as unmatched: no translation, so the unmapped rule applies as for an unlisted code.
+    expect(translate('XXX', 'esito-ps')).toEqual(expect.objectContaining({ code: 'oth' }));
+    const noRule = translateFunction(new ConceptMapIndex([{ ...ESITO, group: [{ ...ESITO.group[0]!, unmapped: undefined }] }]));
+    expect(noRule('XXX', 'esito-ps')).toEqual({ system: 'https://example.invalid/CodeSystem/esito', code: 'XXX' });
+    expect(translate('DOM', 'esito-ps', 'https://example.invalid/CodeSystem/other')).toEqual({ system: 'https://example.invalid/CodeSystem/other', code: 'DOM' });
     expect(translate(undefined, 'esito-ps')).toBeUndefined();
-    expect(translate('DOM', 'esito-ps', 'https://example.invalid/CodeSystem/other')).toBeUndefined();
+    expect(translate('', 'esito-ps')).toBeUndefined();
   });
 
   test('arrays translate element-wise; an unknown ConceptMap is an error naming the known ones', () => {
-    expect(translate(['DOM', 'XXX', 'ABB'], 'esito-ps')).toEqual([expect.objectContaining({ code: 'home' }), expect.objectContaining({ code: 'aadvice' })]);
+    expect(translate(['DOM', 'XXX', 'ABB'], 'esito-ps')).toEqual([
+      expect.objectContaining({ code: 'home' }), expect.objectContaining({ code: 'oth' }), expect.objectContaining({ code: 'aadvice' }),
+    ]);
     expect(() => translate('DOM', 'esiti')).toThrow(/no ConceptMap "esiti".*known: https:\/\/example\.invalid\/ConceptMap\/esito-ps, esito-ps, EsitoPS/);
   });
 });

@@ -84,11 +84,13 @@ export function translateWith(map: ConceptMapResource, code: string, sourceSyste
   return undefined;
 }
 
+/** A Coding in FHIR's element order (system, code, display), without absent values. */
 function withoutUndefined(coding: { system: string | undefined; code: string; display?: string | undefined }): TranslatedCoding {
-  const out: TranslatedCoding = { code: coding.code };
-  if (coding.system) out.system = coding.system;
-  if (coding.display) out.display = coding.display;
-  return out;
+  return {
+    ...(coding.system ? { system: coding.system } : {}),
+    code: coding.code,
+    ...(coding.display ? { display: coding.display } : {}),
+  };
 }
 
 /** Every ConceptMap a plugin can use, by url, id and name. */

@@ -62,7 +62,7 @@ describe('the guide\'s quick start, run as written', () => {
 
     const checked = await cdr(argv(commands[1]!), pluginsDir);
     expect(checked.stdout).toMatch(/ok {3}manifest .*plugin\.json: hl7v2, Ente 030902/);
-    expect(checked.stdout).toMatch(/ok {3}.*samples\/adt-a04\.hl7: ADT\^A04 → 1 resource\(s\) \(Patient\) via .*patient\.jsonata, valid/);
+    expect(checked.stdout).toMatch(/ok {3}.*samples\/adt-a04\.hl7: ADT\^A04 → 1 resource \(Patient\) via .*patient\.jsonata, valid/);
     expect(checked.stdout).toMatch(/ok {3}golden .*adt-a04\.hl7: pass/);
     expect(checked.stdout).toMatch(new RegExp(`plugin ${id}: OK\\n$`));
     expect(checked.code).toBe(0);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Settings } from '../../config/load.ts';
 import { discoverGoldenSuites, GOLDEN_MANIFEST, openAuthoringSession, runGoldenCase, type GoldenSuite } from '../../workbench/index.ts';
 import { displayPath, formatLoadError, resolveMappingPath, type LoadedPlugin } from '../registry.ts';
+import type { ResourceIssue } from '../../pipeline/index.ts';
 import { isError, runInput, type RecordOutcome } from './run-input.ts';
 
 export type FindingLevel = 'ok' | 'warn' | 'fail';
@@ -73,6 +74,27 @@ function suitesFor(pluginId: string, roots: string[]): { suites: GoldenSuite[]; 
   return { suites, problems };
 }
 
+/** "12 resources (Patient, Location, Encounter, 7 Observation, 2 Condition)" */
+export function describeResources(resources: ReadonlyArray<{ resourceType: string }>): string {
+  const counts = new Map<string, number>();
+  for (const r of resources) counts.set(r.resourceType, (counts.get(r.resourceType) ?? 0) + 1);
+  const parts = [...counts].map(([type, n]) => (n > 1 ? `${n} ${type}` : type));
+  return `${resources.length} resource${resources.length === 1 ? '' : 's'} (${parts.join(', ')})`;
+}
+
+/** The same finding on several resources of a type is one line with a count (ids differ, the lesson does not). */
+function groupIssues(issues: ResourceIssue[]): string[] {
+  const groups = new Map<string, { line: string; count: number }>();
+  for (const issue of issues) {
+    const type = issue.resource.split('/')[0] ?? issue.resource;
+    const key = `${issue.severity}|${type}|${issue.path}|${issue.message}`;
+    const group = groups.get(key);
+    if (group) group.count++;
+    else groups.set(key, { line: `${issue.severity} ${issue.resource} ${issue.path}: ${issue.message}`, count: 1 });
+  }
+  return [...groups.values()].map((g) => (g.count > 1 ? `${g.line} (and ${g.count - 1} more ${g.line.split(' ')[1]!.split('/')[0]})` : g.line));
+}
+
 function describeOutcome(sample: string, outcome: RecordOutcome, records: number, policy: 'error' | 'warn'): CheckFinding {
   const where = records > 1 ? `${sample} record ${outcome.index + 1}/${records}` : sample;
   if (outcome.failure) {
@@ -80,9 +102,8 @@ function describeOutcome(sample: string, outcome: RecordOutcome, records: number
   }
   const errors = outcome.issues.filter(isError);
   const warnings = outcome.issues.filter((i) => i.severity === 'warning');
-  const types = outcome.resources.map((r) => r.resourceType).join(', ');
-  const summary = `${where}: ${outcome.routeKey} → ${outcome.resources.length} resource(s) (${types}) via ${outcome.mapping}`;
-  const details = truncated([...errors, ...warnings].map((i) => `${i.severity} ${i.resource} ${i.path}: ${i.message}`));
+  const summary = `${where}: ${outcome.routeKey} → ${describeResources(outcome.resources)} via ${outcome.mapping}`;
+  const details = truncated(groupIssues([...errors, ...warnings]));
   if (errors.length > 0) {
     return {
       level: policy === 'warn' ? 'warn' : 'fail',

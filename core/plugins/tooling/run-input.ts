@@ -33,10 +33,10 @@ export function splitRecords(plugin: LoadedPlugin, raw: Buffer): Buffer[] {
  * One input file through split + parse + route + hooks + map + validate, with nothing stored: the
  * authoring view of what the pipeline would do. Never throws for a bad input; the outcome says why.
  */
-export async function runInput(processor: MessageProcessor, plugin: LoadedPlugin, raw: Buffer): Promise<RecordOutcome[]> {
+export async function runInput(processor: MessageProcessor, plugin: LoadedPlugin, raw: Buffer, options: { split?: boolean } = {}): Promise<RecordOutcome[]> {
   let records: Buffer[];
   try {
-    records = splitRecords(plugin, raw);
+    records = options.split === false ? [raw] : splitRecords(plugin, raw);
   } catch (error) {
     const e = error instanceof CdrError ? error : undefined;
     return [{ index: 0, resources: [], issues: [], failure: { stage: 'parse', code: e?.code ?? 'PARSE_SPLIT_FAILED', message: errorMessage(error) } }];

@@ -7,8 +7,9 @@
  * through the runtime's `applyFull`. $now/$millis read the per-evaluation timestamp.
  */
 import type { JsonataFunctionDef } from './jsonata-internals.ts';
-import { BUILTIN_NAMES, jsonataBuiltins, parseSignature } from './jsonata-internals.ts';
+import { BUILTIN_NAMES, jsonataBuiltins } from './jsonata-internals.ts';
 import type { Ctx, Focus, JErr } from './runtime.ts';
+import { compileSignature } from './signature.ts';
 import {
   applyFull,
   getFunctionArity,
@@ -21,6 +22,7 @@ import {
   registerOriginalImplementation,
   seq,
   setTransformSignature,
+  string as fastString,
   tick,
   toBoolean,
 } from './runtime.ts';
@@ -322,11 +324,18 @@ let evalImpl: Impl = function functionEval(this: Focus, expr: Any, focus: Any) {
 };
 export function setEvalImplementation(impl: Impl): void {
   evalImpl = impl;
-  builtins.eval = { _jsonata_function: true, implementation: impl, signature: jsonataBuiltins.eval.signature } as JsonataFunctionDef;
+  builtins.eval = def(impl, jsonataBuiltins.eval.signature?.definition);
   registerOriginalImplementation(impl, jsonataBuiltins.eval.implementation);
 }
 
+const jsonataString = jsonataBuiltins.string.implementation as (arg: unknown, prettify?: boolean) => unknown;
+/** $string: scalars take the runtime's fast path (same output); `prettify` goes to jsonata's implementation. */
+function string(this: Focus, arg: Any, prettify = false): Any {
+  return prettify ? jsonataString(arg, prettify) : fastString(arg);
+}
+
 const replacements: Partial<Record<string, Impl>> = {
+  string,
   map,
   filter,
   single,
@@ -340,10 +349,11 @@ const replacements: Partial<Record<string, Impl>> = {
   split,
 };
 
+/** A definition object of our own (jsonata's are shared with its interpreter and must not be mutated). */
 function def(impl: Impl, signature: string | undefined, original?: Any): JsonataFunctionDef {
-  if (original !== undefined) registerOriginalImplementation(impl, original);
+  if (original !== undefined && original !== impl) registerOriginalImplementation(impl, original);
   const d: Any = { _jsonata_function: true, implementation: impl };
-  if (signature !== undefined) d.signature = parseSignature(signature);
+  if (signature !== undefined) d.signature = compileSignature(signature);
   return d as JsonataFunctionDef;
 }
 
@@ -353,7 +363,7 @@ export const builtins: Record<string, JsonataFunctionDef> = (() => {
   for (const name of BUILTIN_NAMES) {
     const original = jsonataBuiltins[name];
     const replacement = replacements[name];
-    out[name] = replacement === undefined ? original : def(replacement, original.signature?.definition, original.implementation);
+    out[name] = def(replacement ?? (original.implementation as Impl), original.signature?.definition, original.implementation);
   }
   out.now = def(now, '<s?s?:s>');
   out.millis = def(millis, '<:n>');
@@ -361,6 +371,6 @@ export const builtins: Record<string, JsonataFunctionDef> = (() => {
   return out;
 })();
 
-setTransformSignature(parseSignature('<(oa):o>'));
+setTransformSignature(compileSignature('<(oa):o>'));
 
 export { isSequence, seq };

@@ -15,6 +15,7 @@
  * `level > RM` (RM = maxDepth - B), which is where jsonata's per-node depth check can first fire.
  */
 import type { AstNode } from './jsonata-internals.ts';
+import { compileSignature } from './signature.ts';
 
 /** Thrown by the generator for a construct it does not compile; index.ts falls back to the interpreter. */
 export class UnsupportedConstruct extends Error {
@@ -473,46 +474,96 @@ export class CodeGenerator {
     );
   }
 
+  /** A name step with only filter predicates attached (no bindings, grouping or keepArray). */
+  private isStagedName(step: Node): boolean {
+    return (
+      step.type === 'name' &&
+      !step.predicate &&
+      !step.group &&
+      !step.keepArray &&
+      step.focus === undefined &&
+      step.index === undefined &&
+      !step.tuple &&
+      !step.ancestor &&
+      Array.isArray(step.stages) &&
+      step.stages.every((st: Node) => st.type === 'filter')
+    );
+  }
+
   private path(node: Node, cx: Cx): string {
     const steps: Node[] = node.steps;
-    if (!node.keepSingletonArray && !node.group && !node.tuple && steps.every((s) => this.isPlainName(s))) {
-      return `(${this.depthCheck(cx.L + 1)}, ${this.h('namePath')}(${cx.I}, ${this.k(steps.map((s) => String(s.value)))}))`;
-    }
     const L = cx.L + 1;
+    const tuplePath = node.tuple === true || steps.some((s) => s.tuple === true);
+    if (!tuplePath && !node.keepSingletonArray && !node.group && steps.every((s) => this.isPlainName(s))) {
+      return `(${this.depthCheck(L)}, ${this.h('namePath')}(${cx.I}, ${this.k(steps.map((s) => String(s.value)))}))`;
+    }
+    if (!tuplePath) {
+      // Closure-free steps where possible; a leading variable is evaluated inline (it runs exactly once).
+      const first = steps[0]!;
+      const inlineFirst = first.type === 'variable' && !first.stages && steps.length > 1;
+      let dynamic = false;
+      const specs = (inlineFirst ? steps.slice(1) : steps).map((step, i) => {
+        const ii = inlineFirst ? i + 1 : i;
+        if (this.isPlainName(step)) return q(String(step.value));
+        if (this.isStagedName(step)) {
+          const st = step.stages.map((s: Node) => this.stage(s, cx, L, false));
+          if (st.some((x: string) => x.startsWith('{p:'))) dynamic = true;
+          return `{name: ${q(String(step.value))}, st: [${st.join(', ')}]}`;
+        }
+        dynamic = true;
+        return this.stepDesc(step, ii, cx, L, false, false);
+      });
+      const fields = [`steps: [${specs.join(', ')}]`];
+      if (node.keepSingletonArray) fields.push('ksa: true');
+      if (node.group) {
+        dynamic = true;
+        fields.push(`grp: ${this.groupDesc(node.group, cx, L, false)}`);
+      }
+      const P = dynamic ? `{${fields.join(', ')}}` : this.k(new Function(`return {${fields.join(', ')}};`)());
+      if (inlineFirst) {
+        return `(${this.depthCheck(cx.L)}, ${this.h('evalPathFrom')}(${this.compile(first, { ...cx, L })}, ${P}, C))`;
+      }
+      return `(${this.depthCheck(cx.L)}, ${this.h('evalPath')}(${cx.I}, ${P}, C))`;
+    }
     let tupleMode = false;
     const descs: string[] = [];
     steps.forEach((step, ii) => {
       const wasTuple = tupleMode;
       if (step.tuple) tupleMode = true;
-      const fields: string[] = [];
-      if (ii === 0 && step.consarray) {
-        fields.push('cons: true');
-        fields.push(`f: ${this.closure(cx, false, L, (c) => this.compile(step, c))}`);
-      } else if (step.type === 'sort') {
-        // a sort over tuple bindings evaluates its terms in tuple frames
-        const tupleSort = tupleMode && wasTuple;
-        const terms = (step.terms as Node[]).map(
-          (t) => `{f: ${this.closure(cx, tupleSort, L, (c) => this.compile(t.expression, c))}, desc: ${t.descending === true}}`,
-        );
-        fields.push(`sort: [${terms.join(', ')}]`, `sortPos: ${step.position}`);
-      } else {
-        fields.push(`f: ${this.closure(cx, tupleMode, L, (c) => this.compile(step, c))}`);
-      }
-      if (Array.isArray(step.stages) && step.stages.length > 0) {
-        fields.push(`st: [${step.stages.map((s: Node) => this.stage(s, cx, L, tupleMode)).join(', ')}]`);
-      }
-      if (step.focus !== undefined) fields.push(`focus: ${q(step.focus)}`);
-      if (step.index !== undefined) fields.push(`index: ${q(step.index)}`);
-      if (step.ancestor) fields.push(`anc: ${q(step.ancestor.label)}`);
-      if (step.tuple) fields.push('tuple: true');
-      if (ii === 0 && step.type === 'variable') fields.push('variable: true');
-      descs.push(`{${fields.join(', ')}}`);
+      descs.push(this.stepDesc(step, ii, cx, L, tupleMode, wasTuple));
     });
     const pathFields = [`steps: [${descs.join(', ')}]`];
     if (node.keepSingletonArray) pathFields.push('ksa: true');
     if (node.tuple) pathFields.push('tuple: true');
     if (node.group) pathFields.push(`grp: ${this.groupDesc(node.group, cx, L, tupleMode)}`);
     return `(${this.depthCheck(cx.L)}, ${this.h('evalPath')}(${cx.I}, {${pathFields.join(', ')}}, C))`;
+  }
+
+  /** Runtime descriptor of one path step; closures get a tuple frame from the first tuple step on. */
+  private stepDesc(step: Node, ii: number, cx: Cx, L: number, tupleMode: boolean, wasTuple: boolean): string {
+    const fields: string[] = [];
+    if (ii === 0 && step.consarray) {
+      fields.push('cons: true');
+      fields.push(`f: ${this.closure(cx, false, L, (c) => this.compile(step, c))}`);
+    } else if (step.type === 'sort') {
+      // a sort over tuple bindings evaluates its terms in tuple frames
+      const tupleSort = tupleMode && wasTuple;
+      const terms = (step.terms as Node[]).map(
+        (t) => `{f: ${this.closure(cx, tupleSort, L, (c) => this.compile(t.expression, c))}, desc: ${t.descending === true}}`,
+      );
+      fields.push(`sort: [${terms.join(', ')}]`, `sortPos: ${step.position}`);
+    } else {
+      fields.push(`f: ${this.closure(cx, tupleMode, L, (c) => this.compile(step, c))}`);
+    }
+    if (Array.isArray(step.stages) && step.stages.length > 0) {
+      fields.push(`st: [${step.stages.map((s: Node) => this.stage(s, cx, L, tupleMode)).join(', ')}]`);
+    }
+    if (step.focus !== undefined) fields.push(`focus: ${q(step.focus)}`);
+    if (step.index !== undefined) fields.push(`index: ${q(step.index)}`);
+    if (step.ancestor) fields.push(`anc: ${q(step.ancestor.label)}`);
+    if (step.tuple) fields.push('tuple: true');
+    if (ii === 0 && step.type === 'variable') fields.push('variable: true');
+    return `{${fields.join(', ')}}`;
   }
 
   // -- functions --------------------------------------------------------------------------------------------
@@ -607,7 +658,7 @@ export class CodeGenerator {
     }
     const body = this.compile(node.body, { L: 1, I: cx.I, scope, fn });
     const decls = [...paramDecls, ...fn.decls];
-    const sig = node.signature === undefined ? 'undefined' : this.k(node.signature);
+    const sig = node.signature === undefined ? 'undefined' : this.k(compileSignature(String(node.signature.definition)));
     this.helpers.add('tick');
     const run = `(A) => { const B = C.d, RM = C.M - B; if (++C.tk > 1023) tick(C); ${decls.length ? `let ${decls.join(', ')}; ` : ''}const r = ${body}; C.d = B; return r; }`;
     return `(${this.depthCheck(cx.L)}, new CL(${run}, ${params.length}, ${sig}))`;

@@ -80,17 +80,5 @@ export function parseExpression(expression: string): AstNode {
   return jsonata(expression).ast() as unknown as AstNode;
 }
 
-const signatureCache = new Map<string, JsonataSignature>();
-/** A jsonata signature validator for `<...>` text, obtained by parsing a lambda that declares it. */
-export function parseSignature(signature: string): JsonataSignature {
-  let sig = signatureCache.get(signature);
-  if (sig === undefined) {
-    const ast = parseExpression(`function($a)${signature}{0}`);
-    sig = ast.signature as JsonataSignature;
-    signatureCache.set(signature, sig);
-  }
-  return sig;
-}
-
 /** jsonata's raw parser (exported as `jsonata.parser`), used to reproduce its partial-application quirks. */
 export const rawParser = (jsonata as unknown as { parser: (src: string, recover?: boolean) => AstNode }).parser;

@@ -243,8 +243,14 @@ export function boolize(value: Any): boolean {
 }
 
 const fnString = jsonataBuiltins.string.implementation as (arg: unknown, prettify?: boolean) => string | undefined;
+/** fn.string, with the common scalar cases inlined (same output: JSON of the value, 15 significant digits). */
 export function string(arg: Any): string | undefined {
-  return typeof arg === 'string' ? arg : fnString(arg);
+  if (typeof arg === 'string') return arg;
+  if (typeof arg === 'number' && Number.isFinite(arg)) {
+    return Number.isInteger(arg) ? String(arg) : String(Number(arg.toPrecision(15)));
+  }
+  if (typeof arg === 'boolean' || arg === null) return String(arg);
+  return fnString(arg);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -319,8 +325,8 @@ export function includes(lhs: Any, rhs: Any): boolean {
 
 export function concat(lhs: Any, rhs: Any, position: number): string {
   try {
-    const lstr = lhs === undefined ? '' : typeof lhs === 'string' ? lhs : (fnString(lhs) as string);
-    const rstr = rhs === undefined ? '' : typeof rhs === 'string' ? rhs : (fnString(rhs) as string);
+    const lstr = lhs === undefined ? '' : typeof lhs === 'string' ? lhs : (string(lhs) as string);
+    const rstr = rhs === undefined ? '' : typeof rhs === 'string' ? rhs : (string(rhs) as string);
     return lstr.concat(rstr);
   } catch (err) {
     throw opError(err as JErr, position, '&');
@@ -349,11 +355,10 @@ export function negate(value: Any, position: number): Any {
 /** Array constructor `[a, b]`: nested constructors are kept, other values spliced in (fn.append). */
 export function arrAdd(result: Any[], value: Any, nested: boolean): Any[] {
   if (value === undefined) return result;
-  if (nested) {
-    result.push(value);
-    return result;
-  }
-  return append(result, value);
+  // `result` is the constructor's own fresh array, so append's concat can be done in place
+  if (nested || !Array.isArray(value)) result.push(value);
+  else for (let j = 0; j < value.length; j++) result.push(value[j]);
+  return result;
 }
 
 export function markCons(result: Any[]): Any[] {
@@ -436,6 +441,8 @@ export interface SortTerm {
 export interface StepDesc {
   /** Full evaluation of the step node (its predicates, group and sequence handling included). */
   f?: Fn1;
+  /** A field-name step: evaluated as a lookup, without a closure. */
+  name?: string;
   st?: Stage[];
   sort?: SortTerm[];
   sortPos?: number;
@@ -447,6 +454,9 @@ export interface StepDesc {
   variable?: boolean;
 }
 
+/** A step is a descriptor, or just a field name when it has nothing else attached. */
+export type StepSpec = StepDesc | string;
+
 export interface GroupDesc {
   k: Fn1[];
   v: Fn1[];
@@ -454,7 +464,7 @@ export interface GroupDesc {
 }
 
 export interface PathDesc {
-  steps: StepDesc[];
+  steps: StepSpec[];
   ksa?: boolean;
   tuple?: boolean;
   grp?: GroupDesc;
@@ -515,19 +525,37 @@ function evalStages(stages: Stage[], input: Any, C: Ctx): Any {
   return result;
 }
 
-export function evalStep(step: StepDesc, input: Any, lastStep: boolean, C: Ctx): Any {
-  if (step.sort !== undefined) {
-    let sorted = sortExpr(step, input, C);
-    if (step.st !== undefined) sorted = evalStages(step.st, sorted, C);
-    return sorted;
+/** `evaluate(name)` for a step: lookup, then unwrap the lookup's sequence. */
+function nameValue(item: Any, key: string): Any {
+  const res = lookup(item, key);
+  if (res !== undefined && Array.isArray(res) && (res as Any).sequence === true) {
+    if (res.length === 0) return undefined;
+    if (res.length === 1) return res[0];
   }
-  const f = step.f!;
-  const stages = step.st;
+  return res;
+}
+
+export function evalStep(step: StepSpec, input: Any, lastStep: boolean, C: Ctx): Any {
+  let name: string | undefined;
+  let f: Fn1 | undefined;
+  let stages: Stage[] | undefined;
+  if (typeof step === 'string') {
+    name = step;
+  } else {
+    if (step.sort !== undefined) {
+      let sorted = sortExpr(step, input, C);
+      if (step.st !== undefined) sorted = evalStages(step.st, sorted, C);
+      return sorted;
+    }
+    name = step.name;
+    f = step.f;
+    stages = step.st;
+  }
   const result: Any[] = [];
   const n = input.length;
   for (let ii = 0; ii < n; ii++) {
     if (++C.tk > 1023) tick(C);
-    let res = f(input[ii]);
+    let res = name !== undefined ? nameValue(input[ii], name) : f!(input[ii]);
     if (stages !== undefined) for (let ss = 0; ss < stages.length; ss++) res = filter(stages[ss]!, res, C);
     if (res !== undefined) result.push(res);
   }
@@ -596,14 +624,43 @@ function evalTupleStep(step: StepDesc, input: Any, tupleBindings: Any, C: Ctx): 
 }
 
 export function evalPath(input: Any, P: PathDesc, C: Ctx): Any {
+  const first = P.steps[0]!;
+  const inputSequence = Array.isArray(input) && !(typeof first === 'object' && first.variable) ? input : seq1(input);
+  return pathSteps(inputSequence, P, C);
+}
+
+/**
+ * A non-tuple path whose first step (a variable) was evaluated inline to `value`; `P.steps` are the remaining
+ * steps. Equivalent to evalPath: the first step ran once, on the single-item input sequence.
+ */
+export function evalPathFrom(value: Any, P: PathDesc, C: Ctx): Any {
+  let resultSequence: Any;
+  if (value === undefined) {
+    resultSequence = seq();
+  } else if (!Array.isArray(value) || (value as Any).cons) {
+    resultSequence = seq1(value);
+  } else {
+    resultSequence = seq();
+    for (let j = 0; j < value.length; j++) if (j in value) resultSequence.push(value[j]);
+  }
+  if (resultSequence.length === 0) return finishPath(resultSequence, P, false, undefined, C);
+  return pathSteps(resultSequence, P, C);
+}
+
+function pathSteps(inputSequence: Any, P: PathDesc, C: Ctx): Any {
   const steps = P.steps;
-  let inputSequence: Any = Array.isArray(input) && !steps[0]!.variable ? input : seq1(input);
   let resultSequence: Any;
   let isTupleStream = false;
   let tupleBindings: Any;
   const last = steps.length - 1;
   for (let ii = 0; ii <= last; ii++) {
     const step = steps[ii]!;
+    if (typeof step === 'string') {
+      resultSequence = evalStep(step, inputSequence, ii === last, C);
+      if (resultSequence === undefined || resultSequence.length === 0) break;
+      inputSequence = resultSequence;
+      continue;
+    }
     if (step.tuple) isTupleStream = true;
     if (ii === 0 && step.cons) {
       resultSequence = step.f!(inputSequence);
@@ -615,6 +672,10 @@ export function evalPath(input: Any, P: PathDesc, C: Ctx): Any {
     if (!isTupleStream && (resultSequence === undefined || resultSequence.length === 0)) break;
     if (step.focus === undefined) inputSequence = resultSequence;
   }
+  return finishPath(resultSequence, P, isTupleStream, tupleBindings, C);
+}
+
+function finishPath(resultSequence: Any, P: PathDesc, isTupleStream: boolean, tupleBindings: Any, C: Ctx): Any {
   if (isTupleStream) {
     if (P.tuple) {
       resultSequence = tupleBindings;

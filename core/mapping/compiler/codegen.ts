@@ -501,6 +501,10 @@ export class CodeGenerator {
       // Closure-free steps where possible; a leading variable is evaluated inline (it runs exactly once).
       const first = steps[0]!;
       const inlineFirst = first.type === 'variable' && !first.stages && steps.length > 1;
+      if (inlineFirst && !node.keepSingletonArray && !node.group && steps.slice(1).every((s) => this.isPlainName(s))) {
+        const names = this.k(steps.slice(1).map((s) => String(s.value)));
+        return `(${this.depthCheck(L)}, ${this.h('namePathFrom')}(${this.compile(first, { ...cx, L })}, ${names}))`;
+      }
       let dynamic = false;
       const specs = (inlineFirst ? steps.slice(1) : steps).map((step, i) => {
         const ii = inlineFirst ? i + 1 : i;

@@ -551,8 +551,18 @@ export function evalStep(step: StepSpec, input: Any, lastStep: boolean, C: Ctx):
     f = step.f;
     stages = step.st;
   }
-  const result: Any[] = [];
   const n = input.length;
+  if (n === 1 && name !== undefined && stages === undefined) {
+    // one item, plain field: same outcome as the loop below without the intermediate array
+    const res = nameValue(input[0], name);
+    if (res === undefined) return seq();
+    if (!Array.isArray(res) || (res as Any).cons) return seq1(res);
+    if (lastStep && !isSequence(res)) return res;
+    const out = seq();
+    for (let j = 0; j < res.length; j++) if (j in res) out.push(res[j]);
+    return out;
+  }
+  const result: Any[] = [];
   for (let ii = 0; ii < n; ii++) {
     if (++C.tk > 1023) tick(C);
     let res = name !== undefined ? nameValue(input[ii], name) : f!(input[ii]);
@@ -692,6 +702,13 @@ function finishPath(resultSequence: Any, P: PathDesc, isTupleStream: boolean, tu
   }
   if (P.grp !== undefined) resultSequence = group(P.grp, isTupleStream ? tupleBindings : resultSequence, C);
   return resultSequence;
+}
+
+/** A variable followed by plain field names (`$o.F3.C1`): evalPathFrom's result, via namePath. */
+export function namePathFrom(value: Any, names: string[]): Any {
+  if (value === undefined) return seq();
+  // a constructed array (cons) is a single item of the first step's result; other arrays are flattened
+  return namePath(Array.isArray(value) && (value as Any).cons ? [value] : value, names);
 }
 
 /**

@@ -373,8 +373,11 @@ export class CodeGenerator {
     const op = String(node.value);
     const sub: Cx = { ...cx, L: cx.L + 1 };
     const lhs = this.compile(node.lhs, sub);
-    const rhs = this.compile(node.rhs, sub);
     const pos = node.position;
+    if (op === 'and' || op === 'or') {
+      return `${this.h('logic')}(${lhs}, () => ${this.compile(node.rhs, sub)}, ${op === 'and'}, ${pos})`;
+    }
+    const rhs = this.compile(node.rhs, sub);
     switch (op) {
       case '+':
       case '-':
@@ -393,10 +396,6 @@ export class CodeGenerator {
         return `${this.h('compare')}(${lhs}, ${rhs}, ${q(op)}, ${pos})`;
       case '&':
         return `${this.h('concat')}(${lhs}, ${rhs}, ${pos})`;
-      case 'and':
-        return `(${this.h('boolize')}(${lhs}) && ${this.h('boolize')}(${rhs}))`;
-      case 'or':
-        return `(${this.h('boolize')}(${lhs}) || ${this.h('boolize')}(${rhs}))`;
       case '..':
         return `${this.h('range')}(${lhs}, ${rhs}, ${pos})`;
       case 'in':
@@ -677,7 +676,8 @@ export class CodeGenerator {
     const proc = this.compile(procedure, sub);
     const args = (callNode.arguments as Node[]).map((a) => this.compile(a, sub));
     const name = procedure.type === 'variable' ? q(procedure.value) : 'undefined';
-    return `(${this.depthCheck(cx.L)}, new TH(${proc}, [${args.join(', ')}], ${name}, ${procedure.position ?? 'undefined'}))`;
+    const pos = procedure.position ?? 'undefined';
+    return `(${this.depthCheck(cx.L)}, ${this.h('tailCall')}(() => new TH(${this.h('tailProc')}(${proc}, ${name}, ${pos}), [${args.join(', ')}], ${name}, ${pos})))`;
   }
 
   private transform(node: Node, cx: Cx): string {

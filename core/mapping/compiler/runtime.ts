@@ -919,6 +919,9 @@ function sortExpr(step: StepDesc, input: Any, C: Ctx): Any {
 /** A compiled lambda. `run` binds the arguments and evaluates the body; it may return a Thunk (tail call). */
 export class CompiledLambda {
   declare readonly _jsonata_lambda: true;
+  /** Set at each call site, as jsonata does on its function objects (used to annotate errors). */
+  token: string | undefined = undefined;
+  position: number | undefined = undefined;
   constructor(
     readonly run: (args: Any[]) => Any,
     readonly arity: number,
@@ -963,7 +966,47 @@ function wrapForNative(C: Ctx, args: Any[]): Any[] {
   return out ?? args;
 }
 
+/** Marks an error raised while evaluating a tail call (jsonata evaluates those outside the callee's applyInner). */
+const IN_TAIL_CALL = Symbol('jsonata.tailcall');
+
+/** Evaluates a tail call's procedure and arguments (see IN_TAIL_CALL). */
+export function tailCall(make: () => Thunk): Thunk {
+  try {
+    return make();
+  } catch (err) {
+    if (err && typeof err === 'object') (err as Record<symbol, unknown>)[IN_TAIL_CALL] = true;
+    throw err;
+  }
+}
+
+/** The trampoline records the tail call's name and position on the procedure before evaluating its arguments. */
+export function tailProc(proc: Any, name: string | undefined, position: number | undefined): Any {
+  if (proc !== null && typeof proc === 'object') {
+    if (name !== undefined) proc.token = name;
+    proc.position = position;
+  }
+  return proc;
+}
+
 export function applyInner(C: Ctx, proc: Any, args: Any[], input: Any): Any {
+  try {
+    return applyProc(C, proc, args, input);
+  } catch (err) {
+    if (err && typeof err === 'object' && (err as Record<symbol, unknown>)[IN_TAIL_CALL] === true) {
+      delete (err as Record<symbol, unknown>)[IN_TAIL_CALL];
+      throw err;
+    }
+    // jsonata: the function object's last call token/position (a shared, mutable record) annotates the error
+    if (proc && err && typeof err === 'object' && !(err instanceof JsonataLimitError)) {
+      const e = err as JErr;
+      if (e.token === undefined && proc.token !== undefined) e.token = proc.token;
+      e.position = proc.position || e.position;
+    }
+    throw err;
+  }
+}
+
+function applyProc(C: Ctx, proc: Any, args: Any[], input: Any): Any {
   let validatedArgs = args;
   if (proc) {
     const sig = proc.signature;
@@ -998,17 +1041,12 @@ export function applyFull(C: Ctx, proc: Any, args: Any[], input: Any): Any {
   let result = applyInner(C, proc, args, input);
   while (result instanceof Thunk) {
     if (++C.tk > 1023) tick(C);
-    const thunk = result;
-    try {
-      result = applyInner(C, thunk.proc, thunk.args, input);
-    } catch (err) {
-      if (err && typeof err === 'object') {
-        const e = err as JErr;
-        if (e.token === undefined && thunk.name !== undefined) e.token = thunk.name;
-        e.position = thunk.pos || e.position;
-      }
-      throw err;
+    const next = result.proc;
+    if (next !== null && typeof next === 'object') {
+      if (result.name !== undefined) next.token = result.name;
+      next.position = result.pos;
     }
+    result = applyInner(C, next, result.args, input);
   }
   return result;
 }
@@ -1016,17 +1054,32 @@ export function applyFull(C: Ctx, proc: Any, args: Any[], input: Any): Any {
 /** A function call site (evaluateFunction): apply, then attach the call's position and name to errors. */
 export function call(C: Ctx, proc: Any, args: Any[], input: Any, position: number, name: string | undefined, depth: number): Any {
   C.d = depth;
+  if (proc !== null && typeof proc === 'object') {
+    proc.token = name;
+    proc.position = position;
+  }
   try {
     return applyFull(C, proc, args, input);
   } catch (err) {
     if (err && typeof err === 'object' && !(err instanceof JsonataLimitError)) {
       const e = err as JErr;
-      if (typeof proc === 'object' && proc !== null) {
-        if (e.token === undefined) e.token = name;
-        e.position = position || e.position;
-      }
       if (!e.position) e.position = position;
       if (!e.token) e.token = name;
+    }
+    throw err;
+  }
+}
+
+/** `and` / `or`: errors while evaluating the operands' truth or the right side are reported at the operator. */
+export function logic(lhs: Any, rhs: () => Any, isAnd: boolean, position: number): boolean {
+  try {
+    const l = boolize(lhs);
+    if (isAnd ? !l : l) return l;
+    return boolize(rhs());
+  } catch (err) {
+    if (err && typeof err === 'object' && !(err instanceof JsonataLimitError)) {
+      (err as JErr).position = position;
+      (err as JErr).token = isAnd ? 'and' : 'or';
     }
     throw err;
   }

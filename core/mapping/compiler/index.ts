@@ -110,13 +110,14 @@ function artifactFor(expression: string): Artifact {
 
 export type FallbackListener = (report: FallbackReport, expression: string) => void;
 
-const defaultListener: FallbackListener = (report) => {
+/** The default fallback listener: a process warning with code CDR_JSONATA_FALLBACK. */
+export const emitFallbackWarning: FallbackListener = (report) => {
   process.emitWarning(report.message, { code: 'CDR_JSONATA_FALLBACK' });
 };
-let fallbackListener: FallbackListener | undefined = defaultListener;
+let fallbackListener: FallbackListener | undefined = emitFallbackWarning;
 const reported = new Set<string>();
 
-/** Where fallbacks are reported (default: a process warning); `undefined` silences them. */
+/** Where fallbacks are reported (default: emitFallbackWarning); `undefined` silences them. */
 export function setJsonataFallbackListener(listener: FallbackListener | undefined): void {
   fallbackListener = listener;
 }

@@ -73,10 +73,10 @@ describe('cdr jsonata', () => {
   });
 
   test('a fallback to the interpreter is reported on stderr, and the result still printed', () => {
-    const r = cdr('--expr', file('fallback.jsonata', 'PID.F3@$id[$x := true].($id.C1)'), '--input', join(dir, 'input.json'));
+    const r = cdr('--expr', file('fallback.jsonata', 'PID.F3@$id{$k := $id.C5: $id.C1}'), '--input', join(dir, 'input.json'));
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/^fallback: Not supported by the compiled JSONata engine: variable binding/);
-    expect(JSON.parse(r.stdout)).toBe('RSSMRA80A01H501U');
+    expect(r.stderr).toMatch(/^fallback: Not supported by the compiled JSONata engine: variable binding .* group-by key/);
+    expect(JSON.parse(r.stdout)).toEqual({ NNITA: 'RSSMRA80A01H501U' });
   });
 
   test('the time limit applies (U1001)', () => {

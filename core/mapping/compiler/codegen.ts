@@ -46,6 +46,8 @@ interface Scope {
   params?: Set<string>;
   /** Tuple frame parameter. */
   T?: string;
+  /** jsonata shares this frame between several closures (group-by keys over tuples): binding into it is not modelled. */
+  shared?: boolean;
 }
 
 interface Cx {
@@ -232,10 +234,13 @@ export class CodeGenerator {
     let final: string | undefined;
     for (let s: Scope | undefined = scope; s !== undefined; s = s.parent) {
       if (s.kind === 'tuple') {
+        const bound = s.vars.get(name);
         if (this.tupleNames.has(name)) {
           const T = s.T!;
           wrappers.push((rest) => `(own(${T}, ${q(name)}) ? ${T}[${q(name)}] : ${rest})`);
         }
+        // a `:=` in the frame shadows the tuple's own binding of the same name
+        if (bound !== undefined) wrappers.push((rest) => `(${bound} !== U ? ${bound} : ${rest})`);
         continue;
       }
       const v = s.vars.get(name);
@@ -257,16 +262,29 @@ export class CodeGenerator {
     const names = new Set<string>();
     for (let s: Scope | undefined = scope; s !== undefined; s = s.parent) {
       if (s.kind === 'tuple') this.tupleNames.forEach((n) => names.add(n));
-      else s.vars.forEach((_v, n) => names.add(n));
+      s.vars.forEach((_v, n) => names.add(n));
     }
     return names;
   }
 
-  private closure(cx: Cx, tuple: boolean, L: number, body: (cx2: Cx) => string, depthBase = false): string {
+  /**
+   * A closure `(I[, T]) => expr`. With `tuple`, the closure is evaluated in a frame built from a tuple (jsonata's
+   * createFrameFromTuple): one frame per invocation, so `:=` inside it binds closure-local variables.
+   */
+  private closure(
+    cx: Cx,
+    tuple: boolean,
+    L: number,
+    body: (cx2: Cx) => string,
+    depthBase = false,
+    region: Node[] = [],
+    shared = false,
+  ): string {
     const fn: FnScope = { decls: [] };
     const I = this.id('I');
     const T = tuple ? this.id('T') : undefined;
-    const scope: Scope = tuple ? { kind: 'tuple', parent: cx.scope, vars: new Map(), T } : cx.scope;
+    const scope: Scope = tuple ? { kind: 'tuple', parent: cx.scope, vars: new Map(), T, shared } : cx.scope;
+    if (tuple && !shared) for (const name of collectBinds(region)) scope.vars.set(name, this.declare(fn, 'v', 'U'));
     const code = body({ L, I, scope, fn });
     const params = T === undefined ? I : `${I}, ${T}`;
     const pre = depthBase ? 'const B = C.d, RM = C.M - B; ' : '';
@@ -350,9 +368,8 @@ export class CodeGenerator {
 
   private bind(node: Node, cx: Cx): string {
     const name = String(node.lhs.value);
-    if (cx.scope.kind === 'tuple') {
-      // jsonata binds into the ephemeral frame built from the tuple; not modelled
-      throw new UnsupportedConstruct(`variable binding ($${name} :=) inside a tuple frame (focus/index/parent step)`, node);
+    if (cx.scope.kind === 'tuple' && cx.scope.shared === true) {
+      throw new UnsupportedConstruct(`variable binding ($${name} :=) in a group-by key over a tuple stream (a frame shared between keys)`, node);
     }
     const v = cx.scope.vars.get(name);
     if (v === undefined) throw new UnsupportedConstruct(`variable binding ($${name} :=) in an unexpected position`, node);
@@ -445,8 +462,8 @@ export class CodeGenerator {
 
   private groupDesc(group: { lhs: Node[][]; position?: number }, cx: Cx, L: number, tuple: boolean): string {
     const pairs: Node[][] = group.lhs;
-    const ks = pairs.map((p) => this.closure(cx, tuple, L, (c) => this.compile(p[0]!, c)));
-    const vs = pairs.map((p) => this.closure(cx, tuple, L, (c) => this.compile(p[1]!, c)));
+    const ks = pairs.map((p) => this.closure(cx, tuple, L, (c) => this.compile(p[0]!, c), false, [p[0]!], true));
+    const vs = pairs.map((p) => this.closure(cx, tuple, L, (c) => this.compile(p[1]!, c), false, [p[1]!]));
     return `{k: [${ks.join(', ')}], v: [${vs.join(', ')}], pos: ${group.position}}`;
   }
 
@@ -454,7 +471,7 @@ export class CodeGenerator {
     if (stage.type === 'index') return `{idx: ${q(stage.value)}}`;
     const expr: Node = stage.expr;
     if (expr.type === 'number') return `{n: ${literal(expr.value)}}`;
-    return `{p: ${this.closure(cx, tuple, L, (c) => this.compile(expr, c))}}`;
+    return `{p: ${this.closure(cx, tuple, L, (c) => this.compile(expr, c), false, [expr])}}`;
   }
 
   // -- paths ------------------------------------------------------------------------------------------------
@@ -547,16 +564,17 @@ export class CodeGenerator {
     const fields: string[] = [];
     if (ii === 0 && step.consarray) {
       fields.push('cons: true');
-      fields.push(`f: ${this.closure(cx, false, L, (c) => this.compile(step, c))}`);
+      fields.push(`f: ${this.closure(cx, false, L, (c) => this.compile(step, c), false, [step])}`);
     } else if (step.type === 'sort') {
       // a sort over tuple bindings evaluates its terms in tuple frames
       const tupleSort = tupleMode && wasTuple;
       const terms = (step.terms as Node[]).map(
-        (t) => `{f: ${this.closure(cx, tupleSort, L, (c) => this.compile(t.expression, c))}, desc: ${t.descending === true}}`,
+        (t) => `{f: ${this.closure(cx, tupleSort, L, (c) => this.compile(t.expression, c), false, [t.expression])}, desc: ${t.descending === true}}`,
       );
       fields.push(`sort: [${terms.join(', ')}]`, `sortPos: ${step.position}`);
     } else {
-      fields.push(`f: ${this.closure(cx, tupleMode, L, (c) => this.compile(step, c))}`);
+      // the step's own node without its stages (those run on the step's result, in frames of their own)
+      fields.push(`f: ${this.closure(cx, tupleMode, L, (c) => this.compile(step, c), false, [{ ...step, stages: undefined } as Node])}`);
     }
     if (Array.isArray(step.stages) && step.stages.length > 0) {
       fields.push(`st: [${step.stages.map((s: Node) => this.stage(s, cx, L, tupleMode)).join(', ')}]`);

@@ -723,11 +723,12 @@ export function namePath(input: Any, names: string[]): Any {
   for (let ii = 0; ii <= last; ii++) {
     const key = names[ii]!;
     if (inputSequence === null) {
-      // one input item: the common case in mappings
-      let res = lookup(single, key);
-      if (res !== undefined && Array.isArray(res) && (res as Any).sequence === true) {
-        if (res.length === 0) res = undefined;
-        else if (res.length === 1) res = res[0];
+      // one input item: the common case in mappings (a plain object is lookup()'s simplest branch)
+      let res: Any;
+      if (single !== null && typeof single === 'object' && !Array.isArray(single)) {
+        res = hasOwn.call(single, key) && !isFunction(single) ? single[key] : undefined;
+      } else {
+        res = nameValue(single, key);
       }
       if (res === undefined) return seq();
       if (ii === last) {

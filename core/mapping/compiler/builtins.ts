@@ -16,11 +16,9 @@ import {
   isArrayOfNumbers,
   isArrayOfStrings,
   isFunction,
-  isSequence,
   keysOf,
   mergeSort,
   registerOriginalImplementation,
-  seq,
   setTransformSignature,
   string as fastString,
   tick,
@@ -373,4 +371,3 @@ export const builtins: Record<string, JsonataFunctionDef> = (() => {
 
 setTransformSignature(compileSignature('<(oa):o>'));
 
-export { isSequence, seq };

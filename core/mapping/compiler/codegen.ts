@@ -521,25 +521,37 @@ export class CodeGenerator {
         const names = this.k(steps.slice(1).map((s) => String(s.value)));
         return `(${this.depthCheck(L)}, ${this.h('namePathFrom')}(${this.compile(first, { ...cx, L })}, ${names}))`;
       }
+      // Steps without closures are also built as a constant descriptor, shared by all evaluations.
       let dynamic = false;
+      const statics: unknown[] = [];
       const specs = (inlineFirst ? steps.slice(1) : steps).map((step, i) => {
         const ii = inlineFirst ? i + 1 : i;
-        if (this.isPlainName(step)) return q(String(step.value));
+        if (this.isPlainName(step)) {
+          statics.push(String(step.value));
+          return q(String(step.value));
+        }
         if (this.isStagedName(step)) {
-          const st = step.stages.map((s: Node) => this.stage(s, cx, L, false));
-          if (st.some((x: string) => x.startsWith('{p:'))) dynamic = true;
-          return `{name: ${q(String(step.value))}, st: [${st.join(', ')}]}`;
+          const stages: Node[] = step.stages;
+          if (stages.every((st) => st.expr.type === 'number')) {
+            statics.push({ name: String(step.value), st: stages.map((st) => ({ n: st.expr.value as number })) });
+          } else {
+            dynamic = true;
+          }
+          return `{name: ${q(String(step.value))}, st: [${stages.map((st) => this.stage(st, cx, L, false)).join(', ')}]}`;
         }
         dynamic = true;
         return this.stepDesc(step, ii, cx, L, false, false);
       });
-      const fields = [`steps: [${specs.join(', ')}]`];
-      if (node.keepSingletonArray) fields.push('ksa: true');
-      if (node.group) {
-        dynamic = true;
-        fields.push(`grp: ${this.groupDesc(node.group, cx, L, false)}`);
+      if (node.group) dynamic = true;
+      let P: string;
+      if (dynamic) {
+        const fields = [`steps: [${specs.join(', ')}]`];
+        if (node.keepSingletonArray) fields.push('ksa: true');
+        if (node.group) fields.push(`grp: ${this.groupDesc(node.group, cx, L, false)}`);
+        P = `{${fields.join(', ')}}`;
+      } else {
+        P = this.k(node.keepSingletonArray ? { steps: statics, ksa: true } : { steps: statics });
       }
-      const P = dynamic ? `{${fields.join(', ')}}` : this.k(new Function(`return {${fields.join(', ')}};`)());
       if (inlineFirst) {
         return `(${this.depthCheck(cx.L)}, ${this.h('evalPathFrom')}(${this.compile(first, { ...cx, L })}, ${P}, C))`;
       }

@@ -1285,4 +1285,3 @@ export function evalErrors(phase: 'parse' | 'evaluate', err: Any): JErr {
   return { code: phase === 'parse' ? 'D3120' : 'D3121', value: err?.message, error: err };
 }
 
-export type { JsonataFunctionDef };

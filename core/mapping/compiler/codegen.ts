@@ -152,8 +152,11 @@ function collectTupleNames(root: Node): Set<string> {
   return names;
 }
 
-/** Node types whose value may be a sequence that jsonata's evaluate() then unwraps. */
-const MAY_BE_SEQUENCE = new Set(['path', 'name', 'wildcard', 'descendant', 'function', 'partial', 'apply', 'parent']);
+/**
+ * Node types whose value may be a sequence that jsonata's evaluate() then unwraps. Variables are included: a
+ * variable can hold a raw sequence (a lambda parameter fed by a built-in, a tail call's result, a binding).
+ */
+const MAY_BE_SEQUENCE = new Set(['path', 'name', 'wildcard', 'descendant', 'function', 'partial', 'apply', 'parent', 'variable']);
 
 export class CodeGenerator {
   private counter = 0;
@@ -237,7 +240,8 @@ export class CodeGenerator {
         const bound = s.vars.get(name);
         if (this.tupleNames.has(name)) {
           const T = s.T!;
-          wrappers.push((rest) => `(own(${T}, ${q(name)}) ? ${T}[${q(name)}] : ${rest})`);
+          // a node flagged for tuples may still be evaluated without one (e.g. a focus on a lone block)
+          wrappers.push((rest) => `(${T} !== undefined && own(${T}, ${q(name)}) ? ${T}[${q(name)}] : ${rest})`);
         }
         // a `:=` in the frame shadows the tuple's own binding of the same name
         if (bound !== undefined) wrappers.push((rest) => `(${bound} !== U ? ${bound} : ${rest})`);

@@ -1042,12 +1042,8 @@ export function applyFull(C: Ctx, proc: Any, args: Any[], input: Any): Any {
   let result = applyInner(C, proc, args, input);
   while (result instanceof Thunk) {
     if (++C.tk > 1023) tick(C);
-    const next = result.proc;
-    if (next !== null && typeof next === 'object') {
-      if (result.name !== undefined) next.token = result.name;
-      next.position = result.pos;
-    }
-    result = applyInner(C, next, result.args, input);
+    // the procedure's token/position were recorded by tailProc, before its arguments were evaluated
+    result = applyInner(C, result.proc, result.args, input);
   }
   return result;
 }

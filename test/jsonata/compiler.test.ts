@@ -330,6 +330,8 @@ describe('semantics on mapping-style expressions (compared with jsonata)', () =>
     'PID.F3.C1.%.C5',
     'OBX@$o[($x := $o._i) > 7].{ "i": $o._i, "x": $x }',
     'OBX#$i[$j := $i * 10].($j)',
+    'OBX#$i[$exists($i := 5) and $i = 5]._i',
+    'OBX@$o[$exists($o := 5) and $o = 5].($o._i)',
     '($x := 7; OBX@$o[$x := 1].($x))',
     'OBX#$i.($i := $i * 10; $i)',
     'OBX@$o{ $o.F2.C1: ($n := $count($o); $n) }',

@@ -237,14 +237,14 @@ export class CodeGenerator {
     let final: string | undefined;
     for (let s: Scope | undefined = scope; s !== undefined; s = s.parent) {
       if (s.kind === 'tuple') {
+        // one frame: a `:=` in it shadows the tuple's own binding of the same name, so it is checked first
         const bound = s.vars.get(name);
+        if (bound !== undefined) wrappers.push((rest) => `(${bound} !== U ? ${bound} : ${rest})`);
         if (this.tupleNames.has(name)) {
           const T = s.T!;
           // a node flagged for tuples may still be evaluated without one (e.g. a focus on a lone block)
           wrappers.push((rest) => `(${T} !== undefined && own(${T}, ${q(name)}) ? ${T}[${q(name)}] : ${rest})`);
         }
-        // a `:=` in the frame shadows the tuple's own binding of the same name
-        if (bound !== undefined) wrappers.push((rest) => `(${bound} !== U ? ${bound} : ${rest})`);
         continue;
       }
       const v = s.vars.get(name);

@@ -19,7 +19,6 @@ import {
   keysOf,
   mergeSort,
   registerOriginalImplementation,
-  setTransformSignature,
   string as fastString,
   tick,
   toBoolean,
@@ -369,5 +368,4 @@ export const builtins: Record<string, JsonataFunctionDef> = (() => {
   return out;
 })();
 
-setTransformSignature(compileSignature('<(oa):o>'));
 

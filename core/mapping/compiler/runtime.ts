@@ -9,6 +9,7 @@
 import { JsonataLimitError, populateMessage } from './errors.ts';
 import type { JsonataFunctionDef, JsonataSignature } from './jsonata-internals.ts';
 import { jsonataBuiltins, rawParser } from './jsonata-internals.ts';
+import { compileSignature } from './signature.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -1196,11 +1197,8 @@ export function regex(pattern: RegExp, position: number): Any {
 // ---------------------------------------------------------------------------------------------------------------
 // transform (evaluateTransformExpression)
 
-const transformSignature = (): JsonataSignature => transformSig!;
-let transformSig: JsonataSignature | undefined;
-export function setTransformSignature(sig: JsonataSignature): void {
-  transformSig = sig;
-}
+/** The function a transform expression evaluates to has jsonata's signature `<(oa):o>`. */
+const transformSignature = compileSignature('<(oa):o>');
 
 export interface TransformDesc {
   pos: number;
@@ -1258,7 +1256,7 @@ export function transform(
     C.d = base;
     return result;
   };
-  return { _jsonata_function: true, implementation: transformer, signature: transformSignature() };
+  return { _jsonata_function: true, implementation: transformer, signature: transformSignature };
 }
 
 /** Global lookup as seen from the top of an evaluation: `$` is the input, then bindings, then built-ins. */

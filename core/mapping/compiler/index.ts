@@ -269,7 +269,7 @@ interface HookEnvironment {
 
 class InterpretedExpression implements CompiledExpression {
   readonly engine = 'interpreter' as const;
-  readonly fallback?: FallbackReport;
+  declare readonly fallback?: FallbackReport;
   private readonly expr: jsonata.Expression;
   private readonly limits: Limits;
 

@@ -373,6 +373,16 @@ describe('semantics on mapping-style expressions (compared with jsonata)', () =>
     expect(await compiledOutcome(text, adt)).toEqual(await interpreterOutcome(text, adt));
   });
 
+  test.each([
+    '$map(-2, function($v) { $map(a, function($w) { [] }) }) ~> ($string ~> $trim)',
+    '$reduce($, function($acc, $v) { $length($reduce(($ ~> ($string ~> $length)), function($acc, $v) { -$v })) }, 0)',
+    '"abc" ~> ($uppercase ~> $substring(?, 1))',
+  ])('function composition behaves like jsonata\'s composed lambda: %s', async (text) => {
+    // found by the differential campaign: jsonata composes via `function($x){ $g($f($x)) }`
+    const input = [{ a: { b: [0, 3], c: [''] }, b: { a: 21.25 } }, 'x', []];
+    expect(await compiledOutcome(text, input)).toEqual(await interpreterOutcome(text, input));
+  });
+
   test('$now() and $millis() are fixed for one evaluation', () => {
     const expr = compileJsonata('[$millis(), $millis(), $now()]');
     const [a, b, iso] = expr.evaluateSync?.(undefined) as [number, number, string];

@@ -8,7 +8,7 @@
  */
 import { JsonataLimitError, populateMessage } from './errors.ts';
 import type { JsonataFunctionDef, JsonataSignature } from './jsonata-internals.ts';
-import { jsonataBuiltins, rawParser } from './jsonata-internals.ts';
+import { jsonataBuiltins, parseExpression, rawParser } from './jsonata-internals.ts';
 import { compileSignature } from './signature.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -1157,9 +1157,34 @@ export function partial(C: Ctx, proc: Any, args: Any[], position: number, name: 
   throw { code: 'T1008', position, token: name } satisfies JErr;
 }
 
-/** `f ~> g` for two functions: a unary function applying f then g. */
+/**
+ * jsonata composes `f ~> g` (both functions) by evaluating `function($f, $g) { function($x){ $g($f($x)) } }`;
+ * its call sites give errors their tokens (`f`, `g`) and positions, so they are read from that very source.
+ */
+const chainSites = (() => {
+  const ast = parseExpression('function($f, $g) { function($x){ $g($f($x)) } }') as Any;
+  const tail = ast.body.body.body; // the inner lambda's body: the thunk's call $g($f($x))
+  return { g: tail.procedure.position as number, f: tail.arguments[0].position as number };
+})();
+
+/** `f ~> g` for two functions: a unary function applying f then g, as jsonata's composed lambda does. */
 export function chain(C: Ctx, f: Any, g: Any): CompiledLambda {
-  return new CompiledLambda((args: Any[]) => applyFull(C, g, [applyFull(C, f, [args[0]], null)], null), 1, undefined);
+  return new CompiledLambda(
+    (args: Any[]) => {
+      const B = C.d;
+      if (++C.tk > 1023) tick(C);
+      // `$g($f($x))` is a tail call: $g is recorded first, then $f($x) runs at the next depth
+      const thunk = tailCall(() => {
+        tailProc(g, 'g', chainSites.g);
+        const fx = norm(call(C, f, [norm(args[0])], null, chainSites.f, 'f', B + 1));
+        return new Thunk(g, [fx], 'g', chainSites.g);
+      });
+      C.d = B;
+      return thunk;
+    },
+    1,
+    undefined,
+  );
 }
 
 /** `lhs ~> rhs` where rhs is not a call: evaluateApplyExpression. */

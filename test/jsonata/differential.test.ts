@@ -118,10 +118,10 @@ async function runSeed(seed: number, expressions: number): Promise<{ compared: n
 describe('compiled engine vs interpreter on random expressions', () => {
   beforeAll(() => setJsonataFallbackListener(undefined));
 
-  test.each([11, 23, 47, 5])('seed %i', async (seed) => {
-    const { compared, failures } = await runSeed(seed, 350);
+  test.each([11, 23, 47])('seed %i', async (seed) => {
+    const { compared, failures } = await runSeed(seed, 250);
     // the generator must produce a meaningful number of evaluations (not all syntax errors or skips)
-    expect(compared).toBeGreaterThan(1200);
+    expect(compared).toBeGreaterThan(800);
     expect(failures).toEqual([]);
   });
 });

@@ -148,9 +148,17 @@ export async function checkPlugin(settings: Settings, pluginId: string): Promise
     level: 'ok',
     message: `manifest ${displayPath(path.join(dir, 'plugin.json'))}: ${manifest.format}, Ente ${manifest.ente} (${ente?.name ?? '?'}), ${manifest.routes.length} route(s), validation policy "${manifest.validation.policy}"`,
   });
-  const byMapping = new Map<string, string[]>();
-  for (const route of plugin.routes) byMapping.set(route.mapping.name, [...(byMapping.get(route.mapping.name) ?? []), route.match]);
-  for (const [mapping, matches] of byMapping) findings.push({ level: 'ok', message: `mapping ${mapping} compiled (routes: ${matches.join(', ')})` });
+  const byMapping = new Map<string, { mapping: LoadedPlugin['routes'][number]['mapping']; matches: string[] }>();
+  for (const route of plugin.routes) {
+    const entry = byMapping.get(route.mapping.name) ?? { mapping: route.mapping, matches: [] };
+    entry.matches.push(route.match);
+    byMapping.set(route.mapping.name, entry);
+  }
+  for (const [name, { mapping, matches }] of byMapping) {
+    findings.push({ level: 'ok', message: `mapping ${name} compiled, engine ${mapping.engine} (routes: ${matches.join(', ')})` });
+    // The compiled engine hands constructs it does not support to the interpreter: correct, but slower.
+    if (mapping.fallback) findings.push({ level: 'warn', message: `${name} runs on the JSONata interpreter: ${mapping.fallback.message}` });
+  }
   for (const map of plugin.conceptMaps.maps) {
     const codes = map.group.reduce((n, g) => n + g.element.length, 0);
     findings.push({ level: 'ok', message: `ConceptMap ${map.url ?? map.id ?? map.name}: ${codes} source code(s) in ${map.group.length} group(s)` });

@@ -108,3 +108,27 @@ describe('the guide\'s quick start, run as written', () => {
     expect(missing.err()).toMatch(/no plugin folder .*no-such-plugin/);
   });
 });
+
+describe('every format\'s scaffold passes its own check as generated', () => {
+  let pluginsDir: string;
+  beforeAll(() => {
+    pluginsDir = mkdtempSync(path.join(os.tmpdir(), 'cdr-scaffold-'));
+  });
+  afterAll(() => rmSync(pluginsDir, { recursive: true, force: true }));
+
+  test.each([
+    ['cda', '030901', /referto-rsa\.xml: 11488-4 → 1 resource \(Patient\)/],
+    ['xml', '030903', /anagrafica-export\.xml record 2\/2: Paziente → 1 resource \(Patient\)/],
+  ])('%s', async (format, ente, sampleLine) => {
+    const settings = loadSettings({ ...process.env, CDR_PLUGINS_DIR: pluginsDir });
+    const id = `demo-${format}-source`;
+    const created = captured();
+    expect(await runPluginNew(id, { format, ente }, settings, created.io)).toBe(0);
+    const checked = captured();
+    const code = await runPluginCheck(id, settings, checked.io);
+    expect(checked.out()).toMatch(sampleLine);
+    expect(checked.out()).toMatch(/ok {3}golden .*: pass/);
+    expect(checked.out()).toMatch(new RegExp(`plugin ${id}: OK\\n$`));
+    expect(code).toBe(0);
+  });
+});

@@ -270,7 +270,8 @@ async function loadOne(dir: string, options: LoadPluginsOptions): Promise<{ plug
     }),
     conceptMaps: index,
     producerHash,
-    bindings: { ...('translate' in library ? {} : { translate: translateFunction(index) }), ...library },
+    // The library's own object when it has $translate: it is keyed by identity for per-message scoping.
+    bindings: 'translate' in library ? library : { ...library, translate: translateFunction(index) },
   };
   return {
     plugin,

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../../core/config/load.ts';
 import { formatParser } from '../../core/parse/index.ts';
-import type { LoadedPlugin } from '../../core/plugins/index.ts';
+import { pluginManifestSchema, type LoadedPlugin, type PluginManifest } from '../../core/plugins/index.ts';
 import { isError, runInput } from '../../core/plugins/tooling/run-input.ts';
 import type { FhirResource } from '../../core/storage/types.ts';
 import { openAuthoringSession, type AuthoringSession } from '../../core/workbench/index.ts';
@@ -103,6 +103,13 @@ function routeMatch(plugin: LoadedPlugin, routeKey: string | null): 'specific' |
   return route.match.includes('*') ? 'wildcard' : 'specific';
 }
 
+/** A manifest with the format's default parser options, for reading files no plugin takes. */
+function probeManifest(format: DetectedFormat, settings: Settings): PluginManifest {
+  return pluginManifestSchema.parse({
+    id: 'corpus-probe', version: '0', ente: settings.config.enti[0]!.code, format, routes: [{ match: '*', mapping: 'none.jsonata' }],
+  });
+}
+
 function choosePlugin(session: AuthoringSession, format: DetectedFormat, routeKey: string | null): LoadedPlugin | undefined {
   const candidates = session.plugins.active().filter((p) => p.manifest.format === format).sort((a, b) => a.id.localeCompare(b.id));
   let wildcard: LoadedPlugin | undefined;
@@ -153,17 +160,23 @@ export async function runCorpus(settings: Settings, options: CorpusOptions): Pro
     } catch {
       routeKey = null; // the parser has no envelope for it: the parse stage will say why
     }
-    // The plugin whose routes take the file; else the format's default plugin (first by id), which parses
-    // it and reports the type it has no route for. Unsplit then: the file is not one of its batches.
-    const chosen = forced ?? choosePlugin(session, format, routeKey);
-    const plugin = chosen ?? session.plugins.active().filter((p) => p.manifest.format === format).sort((a, b) => a.id.localeCompare(b.id))[0];
+    const plugin = forced ?? choosePlugin(session, format, routeKey);
     if (!plugin) {
+      // No plugin takes it: parse it with the format's defaults (no plugin's options) to tell an unmapped
+      // message type from an unreadable file.
       report.messages++;
-      noRoute.add(`${format}: no ${format} plugin installed`, shown(file));
+      try {
+        const parsed = formatParser(format).parse(raw, probeManifest(format, settings));
+        report.parsed++;
+        noRoute.add(`${format} ${parsed.routeKey}`, shown(file));
+      } catch (error) {
+        const e = error as { code?: string; message?: string };
+        failure('parse').add(`${e.code ?? 'PARSE_FAILED'}: ${normaliseReason(e.message ?? String(error))}`, shown(file));
+      }
       continue;
     }
     report.plugins[plugin.id] = (report.plugins[plugin.id] ?? 0) + 1;
-    const outcomes = await runInput(session.processor, plugin, raw, { split: chosen !== undefined || !plugin.manifest.parser.xml?.recordPath });
+    const outcomes = await runInput(session.processor, plugin, raw);
     for (const outcome of outcomes) {
       report.messages++;
       if (outcome.failure) {

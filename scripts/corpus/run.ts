@@ -74,8 +74,9 @@ export function normaliseReason(message: string): string {
     .replace(/(\.jsonata):\d+:\d+/g, '$1:L:C')
     .replace(/"[^"]{0,200}"/g, '"…"')
     .replace(/\b[0-9a-f]{32}\b/g, '<id>')
-    // standalone values only: MSH-9, UTF-8, D3137 stay as they are
-    .replace(/(?<![\w-])\d+(\.\d+)?(?![\w-])/g, 'N')
+    // standalone values only: MSH-9, UTF-8, D3137, OIDs and cardinalities (1..*) stay as they are
+    .replace(/(?<![\w.-])\d+(?:\.\d+)*(?![\w-])/g, (value: string, offset: number, whole: string) =>
+      (value.split('.').length > 2 || whole.startsWith('..', offset + value.length) || whole[offset - 1] === '.' ? value : 'N'))
     .replace(/\s+/g, ' ')
     .trim()
     .slice(0, 220);

@@ -34,6 +34,9 @@ describe('grouping of failure reasons', () => {
     );
     expect(normaliseReason('not valid UTF-8 (byte 0xfd at offset 1234)')).toBe(normaliseReason('not valid UTF-8 (byte 0xfd at offset 99)'));
     expect(normaliseReason('Condition/0123456789abcdef0123456789abcdef missing')).toBe('Condition/<id> missing');
+    expect(normaliseReason('no id with root 2.16.840.1.113883.2.9.4.3.2 in 3 ids; expected 1..* value(s), found 0')).toBe(
+      'no id with root 2.16.840.1.113883.2.9.4.3.2 in N ids; expected 1..* value(s), found N',
+    );
   });
 });
 

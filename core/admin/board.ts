@@ -1,0 +1,30 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import express, { type Router } from 'express';
+import type { ProcessQueue } from '../queue/process-queue.ts';
+import { HttpError } from '../server/http-errors.ts';
+import { principalOf, requireAuth, seesAllEnti, type Authenticator } from './auth.ts';
+
+export const BOARD_PATH = '/admin/board';
+
+/**
+ * bull-board at /admin/board, read-only: jobs are only looked at here; replays, pauses and discards go
+ * through the audited admin routes (the overview page has the buttons). Job data carries message ids of
+ * every Ente, so the board is for operators whose token covers every Ente.
+ */
+export function createBoardRouter(queue: ProcessQueue, auth: Authenticator): Router {
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(BOARD_PATH);
+  createBullBoard({
+    queues: [new BullMQAdapter(queue.queue, { readOnlyMode: true, description: 'messages to parse, map, validate and store' })],
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'cdr-engine queues', miscLinks: [{ text: 'Operator console', url: '/admin/ui' }] } },
+  });
+  const router = express.Router();
+  router.use(BOARD_PATH, requireAuth(auth, ['operator']), (_req, res, next) => {
+    if (!seesAllEnti(principalOf(res))) throw new HttpError(403, 'FORBIDDEN_ENTE', 'the queue board shows every Ente: it needs a token for every Ente');
+    next();
+  }, serverAdapter.getRouter() as express.Router);
+  return router;
+}

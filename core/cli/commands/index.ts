@@ -3,9 +3,10 @@ import { registerDlqCommand } from './dlq.ts';
 import { registerMapCommand } from './map.ts';
 import { registerStartCommand } from './start.ts';
 import { registerTestMappingsCommand } from './test-mappings.ts';
+import { registerTokenCommand } from './token.ts';
 import { registerValidateCommand } from './validate.ts';
 
 /** Each CLI command lives in its own module and registers itself on the root program. */
 export type CommandRegistrar = (program: Command) => void;
 
-export const commandRegistrars: CommandRegistrar[] = [registerStartCommand, registerValidateCommand, registerMapCommand, registerTestMappingsCommand, registerDlqCommand];
+export const commandRegistrars: CommandRegistrar[] = [registerStartCommand, registerValidateCommand, registerMapCommand, registerTestMappingsCommand, registerDlqCommand, registerTokenCommand];

@@ -31,6 +31,12 @@ const queueCountProps: Record<string, Schema> = {
   name: str, waiting: int, active: int, delayed: int, completed: int, failed: int, paused: int, isPaused: { type: 'boolean' },
 };
 
+/** Body of bulk replay and dry run (inlined in both: extended there). */
+const deadLetterFilter: Schema = obj(
+  { plugin: str, stage: { enum: STAGES }, code: str, ente: str, since: dateTime, until: dateTime },
+  [],
+);
+
 const schemas: Record<string, Schema> = {
   Error: obj({ code: str, message: str, details: { type: 'object' } }, ['code', 'message']),
   OperationOutcome: { type: 'object', properties: { resourceType: { const: 'OperationOutcome' }, issue: { type: 'array', items: { type: 'object' } } }, required: ['resourceType', 'issue'] },
@@ -72,12 +78,6 @@ const schemas: Record<string, Schema> = {
     raw: obj({ base64: { type: 'string', contentEncoding: 'base64' }, text: str, bytes: int, contentType: nullable(str) }),
     stages: { type: 'array', items: ref('TrailEntry') },
   }),
-  DeadLetterFilter: obj(
-    {
-      plugin: str, stage: { enum: STAGES }, code: str, ente: str, since: dateTime, until: dateTime,
-    },
-    [],
-  ),
   ReplayResult: obj({ deadLetterId: uuid, messageId: uuid, enqueued: { type: 'boolean' } }),
   DryRunGroup: obj({ stage: str, code: str, count: int, example: str, deadLetterIds: { type: 'array', items: uuid } }),
   BulkReplayResult: obj(
@@ -251,7 +251,7 @@ const routes: RouteSpec[] = [
     description: 'With `onlyPassing: true` a dry run selects the ones the current plugin would now store; the others stay open.',
     body: {
       contentType: 'application/json',
-      schema: { ...schemas.DeadLetterFilter, properties: { ...(schemas.DeadLetterFilter!.properties as Schema), max: { type: 'integer', minimum: 1, maximum: 100000 }, onlyPassing: { type: 'boolean' } } },
+      schema: { ...deadLetterFilter, properties: { ...(deadLetterFilter.properties as Schema), max: { type: 'integer', minimum: 1, maximum: 100000 }, onlyPassing: { type: 'boolean' } } },
     },
     responses: { '202': { description: 'queued', schema: ref('BulkReplayResult') }, '400': e('bad filter'), ...authErrors },
   },
@@ -259,7 +259,7 @@ const routes: RouteSpec[] = [
     method: 'post', path: '/admin/dead-letters/dry-run', tag: 'dead-letters', summary: 'Run the current plugin over dead letters without writing', auth: ['operator', 'author'],
     body: {
       contentType: 'application/json',
-      schema: { ...schemas.DeadLetterFilter, properties: { ...(schemas.DeadLetterFilter!.properties as Schema), max: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 } } },
+      schema: { ...deadLetterFilter, properties: { ...(deadLetterFilter.properties as Schema), max: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 } } },
     },
     responses: { '200': { description: 'would store / still fail, grouped by stage and code', schema: ref('DryRunReport') }, '400': e('bad filter'), ...authErrors },
   },
@@ -310,6 +310,11 @@ const routes: RouteSpec[] = [
     responses: { '303': { description: 'to the login form' } },
   },
   {
+    method: 'get', path: '/admin/ui-assets/{name}', tag: 'console', summary: 'Script and stylesheet of the console pages',
+    params: [{ name: 'name', in: 'path', schema: { enum: ['console.js', 'console.css'] }, required: true }],
+    responses: { '200': { description: 'the asset', contentType: 'text/plain', schema: str }, '404': e('no such asset') },
+  },
+  {
     method: 'get', path: '/metrics', tag: 'monitoring', summary: 'Prometheus metrics',
     responses: { '200': { description: 'text exposition format', contentType: 'text/plain', schema: str } },
   },
@@ -349,7 +354,7 @@ const routes: RouteSpec[] = [
   },
   {
     method: 'get', path: '/workbench', tag: 'workbench', summary: 'The mapping workbench page', auth: ['author'],
-    responses: { '200': { description: 'HTML', contentType: 'text/html', schema: str } },
+    responses: { '200': { description: 'HTML', contentType: 'text/html', schema: str }, ...authErrors },
   },
 ];
 
@@ -399,7 +404,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
       description: 'Integration engine feeding the Clinical Data Repository of Regione Lombardia: ingest, message trail, operator admin API, metrics, FHIR read API.',
       license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },
-    servers: [{ url: 'http://localhost:8080', description: 'npm start' }],
+    servers: [{ url: '/', description: 'the engine serving this document' }],
     security: [{ bearer: [] }],
     tags: ['health', 'ingest', 'messages', 'queues', 'dead-letters', 'plugins', 'storage', 'console', 'monitoring', 'fhir', 'workbench'].map((name) => ({ name, description: `${name} routes` })),
     paths,

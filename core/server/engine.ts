@@ -98,6 +98,10 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
       batchMaxItems: settings.config.storage.batchMaxItems,
       onOutcome: (event) => {
         metrics.onOutcome(event);
+        // Ids, stage and code only: the reason may quote the message (it is in the dead-letter record).
+        if (event.outcome.kind === 'dead-lettered') {
+          logger.info({ messageId: event.job.messageId, plugin: event.job.pluginId, ente: event.job.ente, stage: event.outcome.stage, code: event.outcome.code }, 'message dead-lettered');
+        }
         options.onOutcome?.(event);
       },
     });

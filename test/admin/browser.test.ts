@@ -20,6 +20,8 @@ describe('operator console in a real browser', () => {
   let page: Page;
   let userDataDir: string;
   let step = 0;
+  /** Every host the pages asked for: the console and the board load nothing from elsewhere (no CDN). */
+  const requestedHosts = new Set<string>();
 
   const shot = async (name: string) => {
     if (SCREENSHOTS) await page.screenshot({ path: path.join(SCREENSHOTS, `${String(++step).padStart(2, '0')}-${name}.png`), fullPage: true });
@@ -39,6 +41,7 @@ describe('operator console in a real browser', () => {
     userDataDir = mkdtempSync(path.join(os.tmpdir(), 'cdr-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS, viewport: { width: 1280, height: 900 } });
     page = context.pages()[0] ?? (await context.newPage());
+    page.on('request', (request) => requestedHosts.add(new URL(request.url()).host));
   }, 90_000);
 
   afterAll(async () => {
@@ -113,5 +116,6 @@ describe('operator console in a real browser', () => {
     await page.goto(`${te.url}/admin/ui#/`);
     await row.locator('[data-col="stored"]').filter({ hasText: '1' }).waitFor();
     await shot('overview-after');
+    expect([...requestedHosts]).toEqual([new URL(te.url).host]);
   }, 120_000);
 });

@@ -1,6 +1,10 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
 import express, { type Router } from 'express';
 import type { ProcessQueue } from '../queue/process-queue.ts';
 import { HttpError } from '../server/http-errors.ts';
@@ -8,6 +12,19 @@ import { principalOf, requireAuth, seesAllEnti, type Authenticator } from './aut
 
 export const BOARD_PATH = '/admin/board';
 const BOARD_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'";
+
+let offlineViews: string | undefined;
+
+/** bull-board's page template without its web-font link (a CDN): the board then loads only from this server. */
+function offlineViewsDir(): string {
+  if (offlineViews) return offlineViews;
+  const uiDir = path.join(path.dirname(createRequire(import.meta.url).resolve('@bull-board/ui/package.json')), 'dist');
+  const template = readFileSync(path.join(uiDir, 'index.ejs'), 'utf8').replace(/<link[^>]*fonts\.googleapis\.com[^>]*>\s*/g, '');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cdr-board-views-'));
+  writeFileSync(path.join(dir, 'index.ejs'), template);
+  offlineViews = dir;
+  return dir;
+}
 
 /**
  * bull-board at /admin/board, read-only: jobs are only looked at here; replays, pauses and discards go
@@ -22,6 +39,7 @@ export function createBoardRouter(queue: ProcessQueue, auth: Authenticator): Rou
     serverAdapter,
     options: { uiConfig: { boardTitle: 'cdr-engine queues', miscLinks: [{ text: 'Operator console', url: '/admin/ui' }] } },
   });
+  serverAdapter.setViewsPath(offlineViewsDir());
   const router = express.Router();
   router.use(BOARD_PATH, requireAuth(auth, ['operator']), (_req, res, next) => {
     if (!seesAllEnti(principalOf(res))) throw new HttpError(403, 'FORBIDDEN_ENTE', 'the queue board shows every Ente: it needs a token for every Ente');

@@ -65,7 +65,7 @@ describe('OpenAPI document', () => {
     let te: TestEngine;
     beforeAll(async () => {
       te = await startTestEngine('pglite', {}, { validator: null });
-    });
+    }, 120_000);
     afterAll(async () => {
       await te?.cleanup();
     });

@@ -5,6 +5,7 @@ export default {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }],
   },
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'],
   testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/mappings/**/*.test.ts', '<rootDir>/plugins/**/*.test.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
   globalTeardown: '<rootDir>/test/support/global-teardown.mjs',

@@ -46,7 +46,7 @@ export function createPublicConsoleRouter(ctx: EngineContext): Router {
 export function createOperatorRouter(ctx: EngineContext): Router {
   const router = express.Router();
   const { operations } = ctx;
-  const service = new DeadLetterService(ctx.db, ctx.deadLetters, ctx.inbox, ctx.queue);
+  const service = new DeadLetterService(ctx.db, ctx.deadLetters, ctx.inbox, ctx.queue, ctx.plugins);
   router.use(createDeadLettersRouter(service, ctx.auth, new DeadLetterDryRun(ctx.deadLetters, ctx.inbox, operations.processor)));
   router.use(createPluginsRouter({ plugins: ctx.plugins, reloads: operations.reloads, db: ctx.db, auth: ctx.auth }));
   router.use(createPartitionsRouter(ctx.db));

@@ -1,4 +1,7 @@
 import { CdrError } from '../common/errors.ts';
+import { UNROUTED_PLUGIN } from '../ingest/ingest-service.ts';
+import { formatParser } from '../parse/index.ts';
+import type { PluginRegistry } from '../plugins/registry.ts';
 import type { ProcessQueue } from '../queue/process-queue.ts';
 import { writeAudit } from '../storage/audit.ts';
 import type { Db } from '../storage/db.ts';
@@ -43,7 +46,22 @@ export class DeadLetterService {
     private readonly deadLetters: DeadLetterRepository,
     private readonly inbox: InboxRepository,
     private readonly queue: ProcessQueue | undefined,
+    private readonly plugins?: PluginRegistry,
   ) {}
+
+  /** An unroutable message (no plugin claimed its sender) is given to the plugin that claims it now, if any. */
+  private async reroute(deadLetter: DeadLetter): Promise<{ ente: string; pluginId: string }> {
+    if (deadLetter.pluginId !== UNROUTED_PLUGIN) return { ente: deadLetter.ente, pluginId: deadLetter.pluginId };
+    const message = await this.inbox.get(deadLetter.messageId);
+    const envelope = message ? formatParser('hl7v2').envelope(message.raw) : undefined;
+    const plugin = envelope ? this.plugins?.findBySource(envelope.sendingApplication, envelope.sendingFacility) : undefined;
+    if (!plugin) {
+      throw new DeadLetterStateError(
+        `no plugin claims this message yet (MSH-3 "${envelope?.sendingApplication ?? ''}", MSH-4 "${envelope?.sendingFacility ?? ''}"): add or fix a plugin's "source" first`,
+      );
+    }
+    return { ente: plugin.manifest.ente, pluginId: plugin.id };
+  }
 
   list(filter: DeadLetterFilter, limit: number, cursor?: string): Promise<Page<DeadLetter>> {
     return this.deadLetters.list(filter, limit, cursor);
@@ -73,10 +91,12 @@ export class DeadLetterService {
   async replay(id: string, actor: string): Promise<ReplayResult> {
     const deadLetter = await this.get(id);
     if (deadLetter.status !== 'open') throw new DeadLetterStateError(`dead letter ${id} is ${deadLetter.status}, not open`);
+    const target = await this.reroute(deadLetter);
     await this.db.transaction(async (tx) => {
       const changed = await this.deadLetters.markResolved(tx, id, 'replayed', actor);
       if (!changed) throw new DeadLetterStateError(`dead letter ${id} was resolved by someone else meanwhile`);
-      await this.inbox.resetForReplay(tx, deadLetter.ente, deadLetter.messageId, {
+      if (target.pluginId !== deadLetter.pluginId) await this.inbox.reassign(tx, deadLetter.messageId, target.ente, target.pluginId);
+      await this.inbox.resetForReplay(tx, target.ente, deadLetter.messageId, {
         stage: 'replay-requested', at: new Date().toISOString(), ok: true, info: { by: actor, deadLetterId: id },
       });
       await writeAudit(tx, { actor, action: 'dead-letter.replay', target: id, ente: deadLetter.ente, details: { messageId: deadLetter.messageId } });
@@ -85,7 +105,7 @@ export class DeadLetterService {
     if (this.queue) {
       // If Redis does not answer, the reconciler enqueues it later: the inbox row is 'received' again.
       enqueued = await this.queue
-        .ensureEnqueued({ ente: deadLetter.ente, messageId: deadLetter.messageId, pluginId: deadLetter.pluginId })
+        .ensureEnqueued({ ente: target.ente, messageId: deadLetter.messageId, pluginId: target.pluginId })
         .catch(() => false);
     }
     return { deadLetterId: id, messageId: deadLetter.messageId, enqueued };

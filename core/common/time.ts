@@ -37,8 +37,24 @@ function zoneFormatter(timeZone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
-/** Offset (minutes east of UTC) of a zone at a given instant. */
+const OFFSET_BUCKET_MS = 15 * 60_000;
+const offsetCache = new Map<string, number>();
+
+/**
+ * Offset (minutes east of UTC) of a zone at a given instant. Intl formatting is slow, and zone
+ * transitions fall on quarter hours, so offsets are cached per zone and 15-minute bucket.
+ */
 export function zoneOffsetMinutes(timeZone: string, instant: Date): number {
+  const key = `${timeZone}|${Math.floor(instant.getTime() / OFFSET_BUCKET_MS)}`;
+  const cached = offsetCache.get(key);
+  if (cached !== undefined) return cached;
+  const offset = computeZoneOffsetMinutes(timeZone, instant);
+  if (offsetCache.size > 100_000) offsetCache.clear();
+  offsetCache.set(key, offset);
+  return offset;
+}
+
+function computeZoneOffsetMinutes(timeZone: string, instant: Date): number {
   const parts = zoneFormatter(timeZone).formatToParts(instant);
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));

@@ -25,6 +25,12 @@ export const engineConfigSchema = z.object({
       backoffDelayMs: z.number().int().min(0).default(1000),
       backoffMaxDelayMs: z.number().int().min(0).default(60000),
       jobTimeoutMs: z.number().int().positive().default(30000),
+      /** A job whose worker stops renewing its lock for this long (process killed) is handed to another worker. */
+      lockDurationMs: z.number().int().positive().default(30000),
+      stalledIntervalMs: z.number().int().positive().default(15000),
+      /** Reconciler: how often it runs, and how old an unfinished message must be before it is checked. */
+      reconcileIntervalMs: z.number().int().positive().default(30000),
+      reconcileOlderThanMs: z.number().int().positive().default(60000),
     })
     .prefault({}),
   processing: z

@@ -1,4 +1,4 @@
-import { ReceiveError, errorMessage } from '../common/errors.ts';
+import { CdrError, ReceiveError, errorMessage } from '../common/errors.ts';
 import { GroupCommitter } from '../common/group-committer.ts';
 import { sha256Hex } from '../common/hash.ts';
 import { newMessageId } from '../common/ids.ts';
@@ -7,6 +7,8 @@ import { parseHl7Timestamp } from '../common/time.ts';
 import { formatParser } from '../parse/index.ts';
 import type { PluginRegistry } from '../plugins/registry.ts';
 import type { ProcessJobData, ProcessQueue } from '../queue/process-queue.ts';
+import type { Db } from '../storage/db.ts';
+import { DeadLetterRepository } from '../storage/dead-letter-repository.ts';
 import type { InboxRepository } from '../storage/inbox-repository.ts';
 import type { Channel, InboxAcceptResult, NewInboxMessage } from '../storage/types.ts';
 
@@ -27,7 +29,12 @@ export interface IngestResult {
   enqueued: boolean;
 }
 
+/** Ente and plugin ids of messages no plugin claims (kept in the default inbox partition). */
+export const UNASSIGNED_ENTE = '_unassigned';
+export const UNROUTED_PLUGIN = '_unrouted';
+
 export interface IngestServiceOptions {
+  db: Db;
   plugins: PluginRegistry;
   inbox: InboxRepository;
   queue: ProcessQueue | undefined;
@@ -114,6 +121,30 @@ export class IngestService {
     }
     this.options.onAccepted?.(result, request.raw.length);
     return result;
+  }
+
+  /**
+   * A message that cannot be given to any plugin (unknown sender, unreadable header, empty MLLP
+   * frame): its bytes are still kept — inbox row and dead letter in one transaction — so an operator
+   * can see it, and replay it once a plugin claims that sender.
+   */
+  async acceptUnroutable(raw: Buffer, channel: Channel, error: CdrError): Promise<IngestResult> {
+    const deadLetters = new DeadLetterRepository(this.options.db);
+    const messageId = newMessageId();
+    const accepted = await this.options.db.transaction(async (tx) => {
+      const [result] = await this.options.inbox.acceptBatch(
+        [{ ente: UNASSIGNED_ENTE, messageId, pluginId: UNROUTED_PLUGIN, channel, raw, dedupKey: `#${sha256Hex(raw)}` }],
+        tx,
+      );
+      if (!result!.duplicate) {
+        await deadLetters.recordIn(tx, {
+          ente: UNASSIGNED_ENTE, messageId, pluginId: UNROUTED_PLUGIN, stage: error.stage, errorCode: error.code, reason: error.message,
+          details: error.details, attempts: 0, trail: [],
+        });
+      }
+      return result!;
+    });
+    return { messageId: accepted.messageId, ente: UNASSIGNED_ENTE, pluginId: UNROUTED_PLUGIN, duplicate: accepted.duplicate, enqueued: false };
   }
 
   async drain(): Promise<void> {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import jsonata from 'jsonata';
+import { compileJsonata, JsonataLimitError, type FallbackReport } from './compiler/index.ts';
 import { versionHash } from '../common/hash.ts';
 import { MappingError } from '../common/errors.ts';
 import type { FhirResource } from '../storage/types.ts';
@@ -48,6 +49,8 @@ interface JsonataErrorShape {
 
 export interface CompiledMapping {
   readonly engine: MappingEngineKind;
+  /** Set when the compiled engine was asked for but the expression needs the interpreter. */
+  readonly fallback?: FallbackReport | undefined;
   evaluate(input: unknown, bindings: Record<string, unknown>): Promise<unknown>;
 }
 
@@ -59,7 +62,19 @@ export const interpreterCompiler: MappingCompiler = (source, _engine, limits) =>
   return { engine: 'interpreter', evaluate: (input, bindings) => expression.evaluate(input, bindings) };
 };
 
-let activeCompiler: MappingCompiler = interpreterCompiler;
+/** The default: JSONata compiled to synchronous JavaScript (core/mapping/compiler), the interpreter on request or fallback. */
+export const javascriptCompiler: MappingCompiler = (source, engine, limits) => {
+  const compiled = compileJsonata(source, { engine, timeoutMs: limits.timeoutMs, maxDepth: limits.maxDepth });
+  return {
+    engine: compiled.engine,
+    fallback: compiled.fallback,
+    evaluate: compiled.evaluateSync
+      ? async (input, bindings) => compiled.evaluateSync!(input, bindings)
+      : (input, bindings) => compiled.evaluate(input, bindings),
+  };
+};
+
+let activeCompiler: MappingCompiler = javascriptCompiler;
 
 export function setMappingCompiler(compiler: MappingCompiler): void {
   activeCompiler = compiler;
@@ -74,6 +89,7 @@ export interface LoadedMapping {
   /** Content hash: the mapping version recorded with every resource it writes. */
   readonly hash: string;
   readonly engine: MappingEngineKind;
+  readonly fallback?: FallbackReport | undefined;
   evaluate(input: unknown, bindings: Record<string, unknown>): Promise<unknown>;
 }
 
@@ -95,6 +111,7 @@ export function compileMappingSource(
     source,
     hash: versionHash([source]),
     engine: compiled.engine,
+    fallback: compiled.fallback,
     evaluate: async (input, bindings) => {
       try {
         return await compiled.evaluate(input, bindings);
@@ -117,7 +134,8 @@ export function mappingRuntimeError(name: string, source: string, error: unknown
   const e = error as JsonataErrorShape;
   const where = positionOf(source, e.position);
   const code = e.code ?? 'MAP_EVALUATION';
-  const limit = code === 'D1012' ? 'MAP_TIMEOUT' : code === 'D1011' ? 'MAP_TOO_DEEP' : 'MAP_EVALUATION';
+  const overLimit = error instanceof JsonataLimitError ? error.limit : code === 'D1012' ? 'time' : code === 'D1011' ? 'depth' : undefined;
+  const limit = overLimit === 'time' ? 'MAP_TIMEOUT' : overLimit === 'depth' ? 'MAP_TOO_DEEP' : 'MAP_EVALUATION';
   return new MappingError(`${name}${where ? `:${where.line}:${where.column}` : ''}: ${e.code ? `JSONata ${e.code}: ` : ''}${e.message ?? String(error)}`, {
     code: limit,
     details: { mapping: name, jsonataCode: e.code, ...(where ? where : {}) },

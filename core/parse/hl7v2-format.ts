@@ -1,6 +1,6 @@
 import { ParseError } from '../common/errors.ts';
 import type { PluginManifest } from '../plugins/manifest.ts';
-import { parseHl7v2, readHl7Envelope } from './hl7v2/index.ts';
+import { parseHl7v2, readHl7Envelope, splitHl7Batch } from './hl7v2/index.ts';
 import type { Envelope, FormatParser, ParsedDocument } from './types.ts';
 
 export const hl7v2Format: FormatParser = {
@@ -24,5 +24,8 @@ export const hl7v2Format: FormatParser = {
     const meta = tree._meta;
     if (!meta.messageType) throw new ParseError('MSH-9 (message type) is missing', { code: 'PARSE_NO_MESSAGE_TYPE' });
     return { tree, routeKey: meta.messageType, sourceMessageId: meta.controlId, sourceTime: meta.messageDateTime };
+  },
+  split(raw: Buffer): Buffer[] {
+    return splitHl7Batch(raw);
   },
 };

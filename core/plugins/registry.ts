@@ -45,7 +45,7 @@ export interface PluginSummary {
   format?: string | undefined;
   version?: string | undefined;
   producerHash?: string | undefined;
-  routes?: Array<{ match: string; mapping: string; engine: string; mappingHash: string }>;
+  routes?: Array<{ match: string; mapping: string; engine: string; mappingHash: string; fallback?: string }>;
   errors: PluginLoadError[];
 }
 
@@ -122,6 +122,12 @@ async function loadOne(dir: string, options: LoadPluginsOptions): Promise<{ plug
       if (!mapping) {
         mapping = loadMappingFile(file, display(file), { engine: manifest.mappingEngine, limits: options.limits });
         mappingCache.set(file, mapping);
+        if (mapping.fallback) {
+          options.logger?.warn(
+            { plugin: manifest.id, mapping: mapping.name, construct: mapping.fallback.construct, position: mapping.fallback.position },
+            `${mapping.name} runs on the JSONata interpreter: ${mapping.fallback.message}`,
+          );
+        }
       }
       routes.push({ match: route.match, pattern: routePattern(route.match), mapping });
     } catch (error) {
@@ -181,7 +187,10 @@ async function loadOne(dir: string, options: LoadPluginsOptions): Promise<{ plug
     plugin,
     summary: {
       ...base, dir, status: 'active', producerHash, errors: [],
-      routes: routes.map((r) => ({ match: r.match, mapping: r.mapping.name, engine: r.mapping.engine, mappingHash: r.mapping.hash })),
+      routes: routes.map((r) => ({
+        match: r.match, mapping: r.mapping.name, engine: r.mapping.engine, mappingHash: r.mapping.hash,
+        ...(r.mapping.fallback ? { fallback: r.mapping.fallback.message } : {}),
+      })),
     },
   };
 }

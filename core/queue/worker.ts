@@ -36,6 +36,8 @@ export interface ProcessingWorkerOptions {
   processor: MessageProcessor;
   logger: Logger;
   batchMaxItems: number;
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
   onOutcome?: (event: OutcomeEvent) => void;
 }
 
@@ -75,6 +77,8 @@ export class ProcessingWorker {
       prefix: bullPrefix(options.prefix),
       concurrency: options.concurrency,
       autorun: false,
+      ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
+      ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
       settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, options.policy) },
     });
     this.worker.on('error', (error) => options.logger.warn({ err: errorMessage(error) }, 'worker connection error'));

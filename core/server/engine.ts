@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { AdminTokenAuthenticator, createOperations, TokenStore, TokenStoreAuthenticator, type Authenticator } from '../admin/index.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import type { Settings } from '../config/load.ts';
-import { IngestService } from '../ingest/index.ts';
+import { FileDropWatcher, IngestService, MllpListener } from '../ingest/index.ts';
 import { MessageProcessor, type ResourceValidator } from '../pipeline/index.ts';
 import { PluginRegistry } from '../plugins/index.ts';
 import { ensureRedis, ProcessingWorker, ProcessQueue, producerConnection, Reconciler, workerConnection, type OutcomeEvent } from '../queue/index.ts';
@@ -29,6 +29,10 @@ export interface EngineOptions {
   reconcileIntervalMs?: number;
   reconcileOlderThanMs?: number;
   onOutcome?: (event: OutcomeEvent) => void;
+  /** MLLP port: settings.mllpPort by default (0 = disabled); 'auto' = any free port (tests). */
+  mllpPort?: number | 'auto';
+  /** File-drop scan interval; 0 disables the watcher. */
+  fileDropIntervalMs?: number;
 }
 
 export interface Engine {
@@ -45,6 +49,8 @@ export interface Engine {
   readonly reconciler: Reconciler;
   readonly adminToken: string;
   readonly url: string | undefined;
+  readonly mllpPort: number | undefined;
+  readonly fileDrop: FileDropWatcher | undefined;
   stop(): Promise<void>;
 }
 
@@ -79,7 +85,7 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
   const deadLetters = new DeadLetterRepository(db);
   const metrics = new EngineMetrics();
   const ingest = new IngestService({
-    plugins, inbox, queue, logger, maxBodyBytes: settings.config.ingest.maxBodyBytes, batchMaxItems: settings.config.storage.batchMaxItems,
+    db, plugins, inbox, queue, logger, maxBodyBytes: settings.config.ingest.maxBodyBytes, batchMaxItems: settings.config.storage.batchMaxItems,
     onAccepted: metrics.onAccepted,
   });
 
@@ -96,6 +102,8 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
       processor: new MessageProcessor({ plugins, validator, logger }),
       logger,
       batchMaxItems: settings.config.storage.batchMaxItems,
+      lockDurationMs: settings.config.queue.lockDurationMs,
+      stalledIntervalMs: settings.config.queue.stalledIntervalMs,
       onOutcome: (event) => {
         metrics.onOutcome(event);
         // Ids, stage and code only: the reason may quote the message (it is in the dead-letter record).
@@ -110,8 +118,8 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
 
   const reconciler = new Reconciler({
     inbox, queue, logger,
-    intervalMs: options.reconcileIntervalMs ?? 30_000,
-    olderThanMs: options.reconcileOlderThanMs ?? 60_000,
+    intervalMs: options.reconcileIntervalMs ?? settings.config.queue.reconcileIntervalMs,
+    olderThanMs: options.reconcileOlderThanMs ?? settings.config.queue.reconcileOlderThanMs,
   });
   if (role !== 'worker') reconciler.start();
 
@@ -146,6 +154,21 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
     }
   }
 
+  let mllp: MllpListener | undefined;
+  let mllpPort: number | undefined;
+  let fileDrop: FileDropWatcher | undefined;
+  if (role === 'all' || role === 'api') {
+    const port = options.mllpPort ?? settings.mllpPort;
+    if (port === 'auto' || port > 0) {
+      mllp = new MllpListener({ ingest, plugins, logger, port: port === 'auto' ? 0 : port, maxFrameBytes: settings.config.ingest.maxBodyBytes });
+      mllpPort = await mllp.start();
+    }
+    if ((options.fileDropIntervalMs ?? 1000) > 0) {
+      fileDrop = new FileDropWatcher({ dataDir: settings.dataDir, plugins, ingest, logger, intervalMs: options.fileDropIntervalMs ?? 1000 });
+      fileDrop.start();
+    }
+  }
+
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -156,6 +179,8 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
       server.closeIdleConnections();
       await closed;
     }
+    fileDrop?.stop();
+    await mllp?.stop();
     reconciler.stop();
     await operations.stop();
     await ingest.drain();
@@ -166,5 +191,5 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
     await redis.stop();
   };
 
-  return { context, settings, role, logger, db, plugins, queue, ingest, app, worker, reconciler, adminToken, url, stop };
+  return { context, settings, role, logger, db, plugins, queue, ingest, app, worker, reconciler, adminToken, url, mllpPort, fileDrop, stop };
 }

@@ -34,7 +34,7 @@ export class InboxRepository {
    * Inserts a batch of received messages in one statement (one commit for the whole batch).
    * A message whose dedup key is already present is not inserted again: the existing id is returned.
    */
-  async acceptBatch(messages: NewInboxMessage[]): Promise<InboxAcceptResult[]> {
+  async acceptBatch(messages: NewInboxMessage[], executor: SqlExecutor = this.db): Promise<InboxAcceptResult[]> {
     if (messages.length === 0) return [];
     const params: unknown[] = [];
     const tuples: string[] = [];
@@ -48,7 +48,7 @@ export class InboxRepository {
       const p = (i: number) => `$${base + i}`;
       tuples.push(`(${p(1)}, ${p(2)}::uuid, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${p(10)}, ${p(11)}::timestamptz, ${p(12)}::jsonb)`);
     }
-    const inserted = await this.db.query<{ message_id: string }>(
+    const inserted = await executor.query<{ message_id: string }>(
       `INSERT INTO inbox (ente, message_id, plugin_id, channel, raw, raw_sha256, content_type, dedup_key, message_type, control_id, source_time, trail)
        VALUES ${tuples.join(', ')}
        ON CONFLICT (ente, plugin_id, dedup_key) DO NOTHING
@@ -59,7 +59,7 @@ export class InboxRepository {
     const missing = messages.filter((m) => !insertedIds.has(m.messageId));
     const existing = new Map<string, string>();
     if (missing.length > 0) {
-      const found = await this.db.query<{ ente: string; plugin_id: string; dedup_key: string; message_id: string }>(
+      const found = await executor.query<{ ente: string; plugin_id: string; dedup_key: string; message_id: string }>(
         `SELECT ente, plugin_id, dedup_key, message_id FROM inbox
          WHERE (ente, plugin_id, dedup_key) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`,
         [missing.map((m) => m.ente), missing.map((m) => m.pluginId), missing.map((m) => m.dedupKey ?? '')],
@@ -111,6 +111,11 @@ export class InboxRepository {
        WHERE ente = $1 AND message_id = $2::uuid`,
       [ente, messageId, JSON.stringify([entry])],
     );
+  }
+
+  /** Moves a message to another plugin (and its Ente's partition): re-routing an unroutable message. */
+  async reassign(tx: SqlExecutor, messageId: string, ente: string, pluginId: string): Promise<void> {
+    await tx.query('UPDATE inbox SET ente = $2, plugin_id = $3, updated_at = now() WHERE message_id = $1::uuid', [messageId, ente, pluginId]);
   }
 
   async countByState(): Promise<Record<MessageState, number>> {

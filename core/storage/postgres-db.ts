@@ -20,8 +20,10 @@ export class PostgresDb implements Db {
       idleTimeoutMillis: 30000,
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     });
-    // An idle client losing its connection must not crash the process; the next query reports it.
+    // A client losing its connection (idle in the pool or checked out in a transaction) must not crash
+    // the process with an unhandled 'error' event; the query in flight, or the next one, reports it.
     this.pool.on('error', () => undefined);
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   async query<R extends Row = Row>(sql: string, params: SqlParam[] = []): Promise<QueryResult<R>> {

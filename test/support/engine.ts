@@ -104,7 +104,8 @@ export async function waitForFinal(baseUrl: string, messageId: string, timeoutMs
 }
 
 export async function postMessage(baseUrl: string, pluginId: string, body: Buffer | string, headers: Record<string, string> = {}) {
-  const response = await fetch(`${baseUrl}/ingest/${pluginId}`, { method: 'POST', body, headers: { 'content-type': 'application/hl7-v2', ...headers } });
+  const payload = typeof body === 'string' ? body : new Uint8Array(body);
+  const response = await fetch(`${baseUrl}/ingest/${pluginId}`, { method: 'POST', body: payload, headers: { 'content-type': 'application/hl7-v2', ...headers } });
   const text = await response.text();
   let json: Record<string, unknown> = {};
   try {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerDlqCommand } from './dlq.ts';
+import { registerJsonataCommand } from './jsonata.ts';
 import { registerMapCommand } from './map.ts';
 import { registerStartCommand } from './start.ts';
 import { registerTestMappingsCommand } from './test-mappings.ts';
@@ -9,4 +10,12 @@ import { registerValidateCommand } from './validate.ts';
 /** Each CLI command lives in its own module and registers itself on the root program. */
 export type CommandRegistrar = (program: Command) => void;
 
-export const commandRegistrars: CommandRegistrar[] = [registerStartCommand, registerValidateCommand, registerMapCommand, registerTestMappingsCommand, registerDlqCommand, registerTokenCommand];
+export const commandRegistrars: CommandRegistrar[] = [
+  registerStartCommand,
+  registerValidateCommand,
+  registerMapCommand,
+  registerTestMappingsCommand,
+  registerDlqCommand,
+  registerJsonataCommand,
+  registerTokenCommand,
+];

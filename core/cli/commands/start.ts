@@ -42,6 +42,8 @@ export function registerStartCommand(program: Command): void {
           },
         );
       };
+      process.stdout.write(`cdr: ready (role ${options.role}${engine.url ? `, HTTP ${engine.url}` : ''}${engine.mllpPort ? `, MLLP port ${engine.mllpPort}` : ''})\n`);
+      process.on('unhandledRejection', (reason) => engine.logger.error({ err: String(reason) }, 'unhandled rejection'));
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
     });

@@ -1,5 +1,16 @@
-export { AdminTokenAuthenticator, requireAuth, canSeeEnte, principalOf, ROLES, type Role, type Principal, type Authenticator } from './auth.ts';
+export { AdminTokenAuthenticator, requireAuth, canSeeEnte, seesAllEnti, principalOf, hashToken, ROLES, type Role, type Principal, type Authenticator } from './auth.ts';
 export { createMessagesRouter, type MessagesRouterDeps } from './messages.ts';
-export { createQueuesRouter } from './queues.ts';
+export { createQueuesRouter, type QueuesRouterDeps } from './queues.ts';
 export { DeadLetterService, DeadLetterNotFoundError, DeadLetterStateError, type DeadLetterDetail, type ReplayResult } from './dead-letter-service.ts';
 export { createDeadLettersRouter } from './dead-letters.ts';
+export { TokenStore, TokenStoreAuthenticator, TokenError, newTokenSecret, type ApiToken, type NewToken } from './tokens.ts';
+export { SessionStore, sessionCookieAuth, createLoginRouter, SESSION_COOKIE, CONSOLE_HEADER } from './sessions.ts';
+export { createOperations, type Operations, type OperationsOptions } from './operations.ts';
+export { createPublicConsoleRouter, createOperatorRouter } from './console.ts';
+export { DeadLetterDryRun, type DryRunReport, type DryRunGroup, type DryRunItem } from './dry-run.ts';
+export { ReprocessService, ReprocessError, type ReprocessPreview, type ResourcePreview } from './reprocess.ts';
+export { searchMessages, type MessageSearchFilter, type MessageSummary } from './message-search.ts';
+export { describePartitions, type PartitionView } from './partitions.ts';
+export { PluginReloadBus, type ReloadResult } from './plugin-reload.ts';
+export { buildOpenApiDocument, type OpenApiDocument } from './openapi.ts';
+export { jsonDiff, type JsonChange } from './json-diff.ts';

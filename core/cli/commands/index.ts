@@ -4,6 +4,7 @@ import { registerJsonataCommand } from './jsonata.ts';
 import { registerMapCommand } from './map.ts';
 import { registerStartCommand } from './start.ts';
 import { registerTestMappingsCommand } from './test-mappings.ts';
+import { registerTokenCommand } from './token.ts';
 import { registerValidateCommand } from './validate.ts';
 
 /** Each CLI command lives in its own module and registers itself on the root program. */
@@ -16,4 +17,5 @@ export const commandRegistrars: CommandRegistrar[] = [
   registerTestMappingsCommand,
   registerDlqCommand,
   registerJsonataCommand,
+  registerTokenCommand,
 ];

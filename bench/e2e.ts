@@ -9,7 +9,7 @@ export interface Scenario {
   name: string;
   pluginId: string;
   /** The i-th input of the run (distinct patients, control ids...). */
-  make: (i: number) => Buffer;
+  make: (i: number, run: string) => Buffer;
 }
 
 export interface Topology {
@@ -120,7 +120,7 @@ export async function runE2e(scenario: Scenario, options: E2eOptions, port: numb
             await sleep(20);
             continue;
           }
-          const body = scenario.make(next++);
+          const body = scenario.make(next++, prefix);
           if (mllp) await mllp.send(body);
           else {
             const response = await fetch(`${url}/ingest/${scenario.pluginId}`, { method: 'POST', body: new Uint8Array(body) });

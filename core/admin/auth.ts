@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { sendError } from '../server/http-errors.ts';
 
@@ -12,10 +12,22 @@ export interface Principal {
   enti: '*' | string[];
   /** Extra grants, e.g. "sovra-aziendale" for cross-Ente FHIR search. */
   scopes: string[];
+  /** A human label (the token's name), for screens; audit records use `id`. */
+  name?: string;
 }
 
 export interface Authenticator {
   authenticate(token: string): Promise<Principal | undefined>;
+  /**
+   * The same check from the token's SHA-256 (hex): console sessions keep only the hash, so a revoked
+   * token ends its browser sessions at the next request.
+   */
+  authenticateHash?(tokenHash: string): Promise<Principal | undefined>;
+}
+
+/** SHA-256 hex of a bearer token: what the token store and console sessions keep instead of the token. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -26,12 +38,30 @@ function sameSecret(a: string, b: string): boolean {
 
 /** The built-in operator: CDR_ADMIN_TOKEN (or the one generated at start). */
 export class AdminTokenAuthenticator implements Authenticator {
-  constructor(private readonly adminToken: string, private readonly next?: Authenticator) {}
+  private readonly adminHash: string;
+
+  constructor(private readonly adminToken: string, private readonly next?: Authenticator) {
+    this.adminHash = hashToken(adminToken);
+  }
+
+  private admin(): Principal {
+    return { id: 'admin', role: 'admin', enti: '*', scopes: ['sovra-aziendale'], name: 'built-in admin (CDR_ADMIN_TOKEN)' };
+  }
 
   async authenticate(token: string): Promise<Principal | undefined> {
-    if (sameSecret(token, this.adminToken)) return { id: 'admin', role: 'admin', enti: '*', scopes: ['sovra-aziendale'] };
+    if (sameSecret(token, this.adminToken)) return this.admin();
     return this.next?.authenticate(token);
   }
+
+  async authenticateHash(tokenHash: string): Promise<Principal | undefined> {
+    if (sameSecret(tokenHash, this.adminHash)) return this.admin();
+    return this.next?.authenticateHash?.(tokenHash);
+  }
+}
+
+/** true when the principal sees every Ente (actions on shared things: the queue, the plugin registry). */
+export function seesAllEnti(principal: Principal): boolean {
+  return principal.enti === '*';
 }
 
 export function canSeeEnte(principal: Principal, ente: string): boolean {
@@ -46,7 +76,14 @@ export function principalOf(res: Response): Principal {
 
 /** Bearer-token check; 401 without a valid token, 403 when the role is not allowed. */
 export function requireAuth(auth: Authenticator, roles?: readonly Role[]): RequestHandler {
+  const allowed = (principal: Principal) => !roles || principal.role === 'admin' || roles.includes(principal.role);
   return (req: Request, res: Response, next: NextFunction) => {
+    // Already authenticated by an outer gate (bearer header or console session cookie): check the role only.
+    const known = res.locals.principal as Principal | undefined;
+    if (known) {
+      if (!allowed(known)) return sendError(res, 403, 'FORBIDDEN', `the role "${known.role}" cannot use this route`);
+      return next();
+    }
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header);
     if (!match) {
@@ -60,7 +97,7 @@ export function requireAuth(auth: Authenticator, roles?: readonly Role[]): Reque
           res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
           return sendError(res, 401, 'UNAUTHENTICATED', 'the token is not valid');
         }
-        if (roles && principal.role !== 'admin' && !roles.includes(principal.role)) {
+        if (!allowed(principal)) {
           return sendError(res, 403, 'FORBIDDEN', `the role "${principal.role}" cannot use this route`);
         }
         res.locals.principal = principal;

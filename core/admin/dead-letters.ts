@@ -4,7 +4,8 @@ import { InvalidCursorError, type DeadLetterFilter } from '../storage/dead-lette
 import type { DeadLetter } from '../storage/types.ts';
 import { HttpError } from '../server/http-errors.ts';
 import { canSeeEnte, principalOf, requireAuth, type Authenticator, type Principal } from './auth.ts';
-import { DeadLetterNotFoundError, DeadLetterStateError, type DeadLetterService } from './dead-letter-service.ts';
+import { DeadLetterNotFoundError, DeadLetterStateError, type DeadLetterService, type ReplayResult } from './dead-letter-service.ts';
+import type { DeadLetterDryRun } from './dry-run.ts';
 
 const isoDate = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'an ISO date-time');
 const filterSchema = z
@@ -57,9 +58,10 @@ function view(d: DeadLetter) {
 }
 
 /** /admin/dead-letters routes (ARCHITECTURE §5); reads need any role, changes need operator (or admin). */
-export function createDeadLettersRouter(service: DeadLetterService, auth: Authenticator): Router {
+export function createDeadLettersRouter(service: DeadLetterService, auth: Authenticator, dryRun?: DeadLetterDryRun): Router {
   const router = express.Router();
   const operator = requireAuth(auth, ['operator']);
+  const dryRunSchema = filterSchema.extend({ max: z.number().int().min(1).max(10_000).default(1000) });
 
   const loadVisible = async (id: string, principal: Principal) => {
     if (!uuid.safeParse(id).success) throw new HttpError(400, 'BAD_DEAD_LETTER_ID', `"${id}" is not a dead-letter id`);
@@ -101,12 +103,39 @@ export function createDeadLettersRouter(service: DeadLetterService, auth: Authen
     });
   });
 
-  router.post('/admin/dead-letters/replay', operator, express.json({ limit: '64kb' }), async (req, res) => {
-    const parsed = filterSchema.extend({ max: z.number().int().min(1).max(100_000).optional() }).safeParse(req.body ?? {});
+  // Fix with confidence: the current plugin over the matching dead letters, nothing written (authors may run it too).
+  router.post('/admin/dead-letters/dry-run', requireAuth(auth, ['operator', 'author']), express.json({ limit: '64kb' }), async (req, res) => {
+    if (!dryRun) throw new HttpError(503, 'DRY_RUN_UNAVAILABLE', 'this process cannot run the pipeline');
+    const parsed = dryRunSchema.safeParse(req.body ?? {});
     if (!parsed.success) throw badRequest(parsed.error);
     const principal = principalOf(res);
-    const results = await service.replayMatching(toFilter(parsed.data, scopeEnti(principal, parsed.data.ente)), principal.id, parsed.data.max);
-    res.status(202).json({ replayed: results.length, items: results });
+    res.json(await dryRun.run(toFilter(parsed.data, scopeEnti(principal, parsed.data.ente)), parsed.data.max));
+  });
+
+  router.post('/admin/dead-letters/replay', operator, express.json({ limit: '64kb' }), async (req, res) => {
+    const parsed = filterSchema
+      .extend({ max: z.number().int().min(1).max(100_000).optional(), onlyPassing: z.boolean().optional() })
+      .safeParse(req.body ?? {});
+    if (!parsed.success) throw badRequest(parsed.error);
+    const principal = principalOf(res);
+    const filter = toFilter(parsed.data, scopeEnti(principal, parsed.data.ente));
+    if (!parsed.data.onlyPassing) {
+      const results = await service.replayMatching(filter, principal.id, parsed.data.max);
+      return res.status(202).json({ replayed: results.length, items: results });
+    }
+    // Replay only what a dry run says would now be stored; the others stay open with their reason.
+    if (!dryRun) throw new HttpError(503, 'DRY_RUN_UNAVAILABLE', 'this process cannot run the pipeline');
+    const report = await dryRun.run(filter, Math.min(parsed.data.max ?? 1000, 10_000));
+    const results: ReplayResult[] = [];
+    for (const item of report.items) {
+      if (item.outcome !== 'would-store') continue;
+      try {
+        results.push(await service.replay(item.deadLetterId, principal.id));
+      } catch (error) {
+        if (!(error instanceof DeadLetterStateError)) throw error;
+      }
+    }
+    res.status(202).json({ replayed: results.length, items: results, stillFail: report.stillFail, failures: report.failures });
   });
 
   router.post('/admin/dead-letters/:id/replay', operator, async (req, res) => {

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -12,14 +12,16 @@ const REDACTED_PATHS = [
   'headers.authorization', 'token', '*.token',
 ];
 
-export function createLogger(name = 'cdr', level = process.env.CDR_LOG_LEVEL || 'info'): Logger {
-  return pino({
+/** `destination` (default stdout) lets tests capture the exact lines the engine would write. */
+export function createLogger(name = 'cdr', level = process.env.CDR_LOG_LEVEL || 'info', destination?: DestinationStream): Logger {
+  const options = {
     name,
     level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export const rootLogger = createLogger();

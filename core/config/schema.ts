@@ -45,6 +45,26 @@ export const engineConfigSchema = z.object({
       batchMaxItems: z.number().int().positive().default(200),
     })
     .prefault({}),
+  /** Operator alerts (core/metrics/alerts.ts): shown at /admin/alerts and exported as cdr_alert_firing. */
+  alerts: z
+    .object({
+      evaluateIntervalMs: z.number().int().min(1000).default(15000),
+      /** Open dead letters (all Enti) above which "dead-letter-backlog" fires. */
+      deadLetterOpenMax: z.number().int().min(0).default(100),
+      /** Age of the oldest waiting job above which "queue-stalled" fires. */
+      queueOldestWaitingSecondsMax: z.number().int().min(1).default(300),
+      errorRate: z
+        .object({
+          /** Messages received in this window, per Ente and plugin... */
+          windowMinutes: z.number().int().min(1).max(1440).default(15),
+          /** ...dead-lettered in at least this share fire "error-rate"... */
+          maxPercent: z.number().min(0).max(100).default(5),
+          /** ...once at least this many have finished (no alert on 1 failure out of 2). */
+          minMessages: z.number().int().min(1).default(20),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 });
 
 export type EngineConfig = z.infer<typeof engineConfigSchema>;

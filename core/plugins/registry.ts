@@ -307,9 +307,23 @@ async function loadIsolated(dir: string, options: LoadPluginsOptions): Promise<{
  */
 export class PluginRegistry {
   private constructor(
-    private readonly plugins: Map<string, LoadedPlugin>,
-    private readonly summaries: PluginSummary[],
+    private plugins: Map<string, LoadedPlugin>,
+    private summaries: PluginSummary[],
+    private readonly options?: LoadPluginsOptions,
   ) {}
+
+  /**
+   * Loads every plugin again from disk and swaps them in at once (POST /admin/plugins/reload): messages
+   * already in a stage finish with the plugin they started with. Hook modules are cached by Node's ESM
+   * loader, so a changed hook file needs a restart; manifests, mappings and ConceptMaps are re-read.
+   */
+  async reload(): Promise<PluginSummary[]> {
+    if (!this.options) throw new Error('this registry was not loaded from disk');
+    const fresh = await PluginRegistry.load(this.options);
+    this.plugins = fresh.plugins;
+    this.summaries = fresh.summaries;
+    return this.summaries;
+  }
 
   static async load(options: LoadPluginsOptions): Promise<PluginRegistry> {
     const plugins = new Map<string, LoadedPlugin>();
@@ -336,7 +350,7 @@ export class PluginRegistry {
         options.logger?.info({ plugin: summary.id, status: summary.status, producerHash: summary.producerHash }, `plugin ${summary.id} ${summary.status}`);
       }
     }
-    return new PluginRegistry(plugins, summaries);
+    return new PluginRegistry(plugins, summaries, options);
   }
 
   /** The active plugin with this id, if any. */

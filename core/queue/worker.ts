@@ -21,6 +21,10 @@ export interface OutcomeEvent {
   job: ProcessJobData;
   outcome: JobOutcome;
   receivedAt?: Date;
+  /** This run's trail entries (per-stage `ms`), for metrics. */
+  trail?: TrailEntry[];
+  /** true when an operator asked for this run (replay, re-process): end-to-end latency does not apply. */
+  rerun?: boolean;
 }
 
 export interface ProcessingWorkerOptions {
@@ -110,13 +114,13 @@ export class ProcessingWorker {
           ente: message.ente, messageId: message.messageId, pluginId: message.pluginId, stage: result.error.stage, errorCode: result.error.code,
           reason: result.error.message, details: result.error.details, attempts: attempt, producerHash, trail,
         });
-        return this.report(job, { kind: 'dead-lettered', stage: result.error.stage, code: result.error.code, ms: performance.now() - started }, message);
+        return this.report(job, { kind: 'dead-lettered', stage: result.error.stage, code: result.error.code, ms: performance.now() - started }, message, trail);
       }
       const stored = await this.storer.submit({
         ente: message.ente, messageId: message.messageId, producerHash: result.plugin.producerHash, sourceTime: result.sourceTime,
         resources: result.resources, trail, attempts: attempt,
       });
-      return this.report(job, { kind: 'stored', resources: stored.resources.length, ms: performance.now() - started }, message);
+      return this.report(job, { kind: 'stored', resources: stored.resources.length, ms: performance.now() - started }, message, trail);
     } catch (error) {
       const permanent = error instanceof CdrError && !error.transient;
       const exhausted = attempt >= (job.opts.attempts ?? this.options.policy.attempts);
@@ -130,14 +134,18 @@ export class ProcessingWorker {
           ente: message.ente, messageId: message.messageId, pluginId: message.pluginId, stage: cdr.stage, errorCode: cdr.code,
           reason, details: cdr.details, attempts: attempt, producerHash, trail,
         });
-        return this.report(job, { kind: 'dead-lettered', stage: cdr.stage, code: cdr.code, ms: performance.now() - started }, message);
+        return this.report(job, { kind: 'dead-lettered', stage: cdr.stage, code: cdr.code, ms: performance.now() - started }, message, trail);
       }
       throw error;
     }
   }
 
-  private report(job: Job<ProcessJobData>, outcome: JobOutcome, message?: InboxMessage): JobOutcome {
-    this.options.onOutcome?.({ job: job.data, outcome, ...(message ? { receivedAt: message.receivedAt } : {}) });
+  private report(job: Job<ProcessJobData>, outcome: JobOutcome, message?: InboxMessage, trail?: TrailEntry[]): JobOutcome {
+    this.options.onOutcome?.({
+      job: job.data, outcome,
+      ...(message ? { receivedAt: message.receivedAt, rerun: message.trail.some((e) => e.stage.endsWith('-requested')) } : {}),
+      ...(trail ? { trail } : {}),
+    });
     return outcome;
   }
 

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Authenticator } from '../admin/auth.ts';
+import type { Operations } from '../admin/operations.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Settings } from '../config/load.ts';
 import type { IngestService } from '../ingest/ingest-service.ts';
@@ -24,4 +25,6 @@ export interface EngineContext {
   ingest: IngestService;
   validator: ResourceValidator | undefined;
   auth: Authenticator;
+  /** Operator console: metrics, alerts, plugin reloads, console sessions, a pipeline for dry runs. */
+  operations: Operations;
 }

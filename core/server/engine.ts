@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
-import { AdminTokenAuthenticator, type Authenticator } from '../admin/index.ts';
+import { AdminTokenAuthenticator, createOperations, TokenStore, TokenStoreAuthenticator, type Authenticator } from '../admin/index.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import type { Settings } from '../config/load.ts';
 import { FileDropWatcher, IngestService, MllpListener } from '../ingest/index.ts';
@@ -11,6 +11,7 @@ import { MessageProcessor, type ResourceValidator } from '../pipeline/index.ts';
 import { PluginRegistry } from '../plugins/index.ts';
 import { ensureRedis, ProcessingWorker, ProcessQueue, producerConnection, Reconciler, workerConnection, type OutcomeEvent } from '../queue/index.ts';
 import { DeadLetterRepository, InboxRepository, openStorage, type Db } from '../storage/index.ts';
+import { EngineMetrics } from '../metrics/index.ts';
 import { loadValidator } from '../validation/index.ts';
 import type { EngineContext } from './context.ts';
 import { mountRoutes } from './routes.ts';
@@ -82,8 +83,10 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
   const queue = new ProcessQueue(producer, settings.queuePrefix, policy);
   const inbox = new InboxRepository(db);
   const deadLetters = new DeadLetterRepository(db);
+  const metrics = new EngineMetrics();
   const ingest = new IngestService({
     db, plugins, inbox, queue, logger, maxBodyBytes: settings.config.ingest.maxBodyBytes, batchMaxItems: settings.config.storage.batchMaxItems,
+    onAccepted: metrics.onAccepted,
   });
 
   let worker: ProcessingWorker | undefined;
@@ -101,7 +104,14 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
       batchMaxItems: settings.config.storage.batchMaxItems,
       lockDurationMs: settings.config.queue.lockDurationMs,
       stalledIntervalMs: settings.config.queue.stalledIntervalMs,
-      ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
+      onOutcome: (event) => {
+        metrics.onOutcome(event);
+        // Ids, stage and code only: the reason may quote the message (it is in the dead-letter record).
+        if (event.outcome.kind === 'dead-lettered') {
+          logger.info({ messageId: event.job.messageId, plugin: event.job.pluginId, ente: event.job.ente, stage: event.outcome.stage, code: event.outcome.code }, 'message dead-lettered');
+        }
+        options.onOutcome?.(event);
+      },
     });
     worker.start();
   }
@@ -118,8 +128,12 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
     logger.info('CDR_ADMIN_TOKEN is not set: generated an admin token for this run (printed on stdout)');
     process.stdout.write(`cdr: admin token for this run: ${adminToken}\n`);
   }
-  const auth: Authenticator = new AdminTokenAuthenticator(adminToken);
-  const context: EngineContext = { settings, logger, db, plugins, queue, redis: producer, inbox, deadLetters, ingest, validator, auth };
+  const auth: Authenticator = new AdminTokenAuthenticator(adminToken, new TokenStoreAuthenticator(new TokenStore(db)));
+  const operations = createOperations({
+    settings, logger, db, plugins, queue, redis: producer, redisUrl: redis.url, metrics, validator, evaluateAlerts: role !== 'worker',
+  });
+  await operations.start();
+  const context: EngineContext = { settings, logger, db, plugins, queue, redis: producer, inbox, deadLetters, ingest, validator, auth, operations };
 
   let app: Express | undefined;
   let server: Server | undefined;
@@ -168,6 +182,7 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
     fileDrop?.stop();
     await mllp?.stop();
     reconciler.stop();
+    await operations.stop();
     await ingest.drain();
     await worker?.close();
     await queue.close().catch(() => undefined);

@@ -36,16 +36,18 @@ function rowToDeadLetter(row: Row): DeadLetter {
   };
 }
 
-/** Cursor = base64 of "createdAt|id": stable keyset paging, newest first. */
-function encodeCursor(item: DeadLetter): string {
-  return Buffer.from(`${item.createdAt.toISOString()}|${item.id}`).toString('base64url');
+/**
+ * Cursor = base64 of "createdAt|id" with the database's microsecond precision (a JS Date keeps only
+ * milliseconds, which would skip rows created within the same millisecond): keyset paging, newest first.
+ */
+function encodeCursor(createdAtText: string, id: string): string {
+  return Buffer.from(`${createdAtText}|${id}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): { createdAt: Date; id: string } | undefined {
+function decodeCursor(cursor: string): { createdAt: string; id: string } | undefined {
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) return undefined;
-  return { createdAt, id };
+  if (!id || !at || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/.test(at) || !/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+  return { createdAt: at, id };
 }
 
 export class InvalidCursorError extends Error {}
@@ -114,14 +116,19 @@ export class DeadLetterRepository {
       const position = decodeCursor(cursor);
       if (!position) throw new InvalidCursorError('invalid cursor');
       params.push(position.createdAt, position.id);
-      where += ` AND (created_at, id) < ($${params.length - 1}, $${params.length}::uuid)`;
+      where += ` AND (created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
     }
     params.push(limit + 1);
-    const result = await this.db.query(`SELECT * FROM dead_letter WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`, params);
-    const items = result.rows.map(rowToDeadLetter);
-    const hasMore = items.length > limit;
-    if (hasMore) items.pop();
-    return { items, next: hasMore && items.length > 0 ? encodeCursor(items[items.length - 1]!) : null };
+    const result = await this.db.query(
+      `SELECT *, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_text
+       FROM dead_letter WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const rows = result.rows;
+    const hasMore = rows.length > limit;
+    if (hasMore) rows.pop();
+    const last = rows[rows.length - 1];
+    return { items: rows.map(rowToDeadLetter), next: hasMore && last ? encodeCursor(last.created_at_text as string, last.id as string) : null };
   }
 
   /** All matching ids (for bulk replay), oldest first. */

@@ -1,6 +1,7 @@
 import { sha256Hex } from '../common/hash.ts';
 import { StoreError } from '../common/errors.ts';
 import type { Db, Row, SqlExecutor } from './db.ts';
+import { indexMessagePatients } from './message-patient.ts';
 import type { FhirResource, StoreRequest, StoreResult, StoredResource, TrailEntry, WrittenResource } from './types.ts';
 
 interface CurrentRow {
@@ -236,6 +237,7 @@ export class ResourceStore {
        WHERE i.ente = x.ente AND i.message_id = x.message_id`,
       [JSON.stringify(inboxRows)],
     );
+    await indexMessagePatients(tx, requests);
     return results;
   }
 

@@ -118,3 +118,32 @@ describe.each(STORAGE_KINDS)('storage on %s', (kind) => {
     expect(new Set([...page1.items, ...page2.items].map((d) => d.messageId))).toEqual(new Set(ids));
   });
 });
+
+describe('dead-letter paging keeps microsecond order', () => {
+  test('rows created within the same millisecond are neither skipped nor repeated', async () => {
+    const t = await openTestDb('postgres');
+    try {
+      const inbox = new InboxRepository(t.db);
+      const repo = new DeadLetterRepository(t.db);
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) ids.push(await accept(inbox));
+      // One statement: all six share the transaction's timestamp except for microseconds added on purpose.
+      await t.db.query(
+        `INSERT INTO dead_letter (id, ente, message_id, plugin_id, stage, error_code, reason, attempts, created_at)
+         SELECT gen_random_uuid(), '${ENTE}', m, 'same-ms', 'parse', 'X', 'r', 1, timestamptz '2024-01-01 10:00:00.123' + (n * interval '1 microsecond')
+         FROM unnest($1::uuid[]) WITH ORDINALITY AS x(m, n)`,
+        [ids],
+      );
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await repo.list({ pluginId: 'same-ms' }, 2, cursor);
+        seen.push(...page.items.map((d) => d.messageId));
+        cursor = page.next ?? undefined;
+      } while (cursor);
+      expect(seen.sort()).toEqual([...ids].sort());
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

@@ -44,6 +44,6 @@ export function syntheticAdt(n: number, options: AdtOptions = {}): string {
     `MSH|^~\\&|ADT_DEMO|ASST_DEMO_NORD|CDR|REGIONE_LOMBARDIA|${time}||ADT^${trigger}^ADT_A01|${controlId}|P|2.5|||AL|NE||UNICODE UTF-8`,
     `EVN|${trigger}|${time}`,
     `PID|1||SYN${String(n).padStart(7, '0')}^^^ASST_DEMO_NORD^PI~${cf}^^^MEF^NNITA||TEST${n}^PAZIENTE^^^^^L||19${40 + (n % 60)}0${1 + (n % 9)}15|${n % 2 ? 'M' : 'F'}|||VIA DI PROVA ${n}^^MILANO^MI^20100^IT^L||^PRN^PH^^^^^^^^^02${String(n).padStart(8, '0')}`,
-    `PV1|1|I|MED${n % 5}^${100 + (n % 40)}^A^ASST_DEMO_NORD^^^^^MEDICINA ${n % 5}|U||||||||||||||||NOS-SYN-${n}|||||||||||||||||||||||||${time}`,
+    `PV1|1|I|MED${n % 5}^${100 + (n % 40)}^A^ASST_DEMO_NORD^^^^^MEDICINA ${n % 5}|U|||||||||||||||NOS-SYN-${n}|||||||||||||||||||||||||${time}`,
   ].join('\r') + '\r';
 }

@@ -5,6 +5,7 @@ import { registerMapCommand } from './map.ts';
 import { registerPluginCommand } from './plugin.ts';
 import { registerStartCommand } from './start.ts';
 import { registerTestMappingsCommand } from './test-mappings.ts';
+import { registerTokenCommand } from './token.ts';
 import { registerValidateCommand } from './validate.ts';
 
 /** Each CLI command lives in its own module and registers itself on the root program. */
@@ -18,4 +19,5 @@ export const commandRegistrars: CommandRegistrar[] = [
   registerDlqCommand,
   registerJsonataCommand,
   registerPluginCommand,
+  registerTokenCommand,
 ];

@@ -83,7 +83,7 @@ describe('plugins in a running engine', () => {
     expect((await fetch(`${t.url}/admin/plugins`)).status).toBe(401);
     const response = await fetch(`${t.url}/admin/plugins`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { items: Array<{ id: string; status: string; ente?: string; errors: Array<Record<string, unknown>>; problems: string[] }>; next: null };
+    const body = (await response.json()) as { items: Array<{ id: string; status: string; ente?: string; errors: Array<Record<string, unknown>> }>; next: null };
     const byId = new Map(body.items.map((p) => [p.id, p]));
     expect([...byId.keys()].sort()).toEqual(['broken-manifest', 'fixture-brianza', 'fixture-nord', 'hook-broken']);
     expect(byId.get('fixture-nord')).toEqual(expect.objectContaining({ status: 'active', ente: '030901', errors: [] }));
@@ -92,12 +92,6 @@ describe('plugins in a running engine', () => {
     expect(broken.errors).toEqual([
       expect.objectContaining({ file: expect.stringMatching(/broken-manifest\/plugin\.json$/), field: 'routes[0].mapping', message: expect.stringMatching(/does-not-exist\.jsonata does not exist/) }),
     ]);
-    expect(broken.problems[0]).toMatch(/plugin\.json \(routes\[0\]\.mapping\): mapping file .*does-not-exist\.jsonata does not exist/);
-
-    const one = await fetch(`${t.url}/admin/plugins/broken-manifest`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
-    expect(((await one.json()) as { status: string }).status).toBe('error');
-    const missing = await fetch(`${t.url}/admin/plugins/nope`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
-    expect(missing.status).toBe(404);
 
     // And the broken plugin refuses input instead of accepting messages it cannot process.
     const refused = await postMessage(t.url, 'broken-manifest', a01('BROKEN-1'));

@@ -19,14 +19,19 @@ import { toCollectionBundle } from '../core/workbench/index.ts';
 import { formatCorpusReport } from './corpus/report.ts';
 import { runCorpus } from './corpus/run.ts';
 
-type CompareWithGateway = (ours: Record<string, unknown>, gateway: Record<string, unknown>) => unknown;
+type CompareWithGateway = (ours: unknown, gateway: unknown) => unknown;
+
+interface NationalAgreement {
+  compare: CompareWithGateway;
+  format?: (label: string, result: never) => string;
+}
 
 /** The CDA engineer's comparison (core/workbench/national-agreement.ts), when this build has it. */
-async function loadComparison(): Promise<CompareWithGateway | undefined> {
+async function loadComparison(): Promise<NationalAgreement | undefined> {
   const file = path.join(REPO_ROOT, 'core', 'workbench', 'national-agreement.ts');
   if (!existsSync(file)) return undefined;
-  const module = (await import(pathToFileURL(file).href)) as { compareWithGateway?: CompareWithGateway };
-  return module.compareWithGateway;
+  const module = (await import(pathToFileURL(file).href)) as { compareWithGateway?: CompareWithGateway; formatAgreement?: NationalAgreement['format'] };
+  return module.compareWithGateway ? { compare: module.compareWithGateway, ...(module.formatAgreement ? { format: module.formatAgreement } : {}) } : undefined;
 }
 
 /** …/CDA/NAME.xml → …/FHIR/NAME.json (the layout of the national examples), if present. */
@@ -37,15 +42,14 @@ function gatewayBundleFor(file: string): string | undefined {
   return existsSync(candidate) ? candidate : undefined;
 }
 
-function describeAgreement(result: unknown): string {
-  if (typeof result === 'string') return result;
-  if (result && typeof result === 'object') {
-    const r = result as Record<string, unknown>;
-    if (typeof r.summary === 'string') return r.summary;
-    const score = r.agreement ?? r.score ?? r.ratio;
-    if (typeof score === 'number') return `agreement ${(score <= 1 ? score * 100 : score).toFixed(1)}%`;
-  }
-  return JSON.stringify(result).slice(0, 300);
+/** One line per document: "LAB.xml 12/14 (85.7%)", then what differs. */
+function describeAgreement(label: string, result: unknown, national: NationalAgreement): string[] {
+  const r = (result ?? {}) as { checks?: number; agreed?: number; differences?: unknown[] };
+  const head = national.format
+    ? national.format(label, result as never)
+    : typeof r.checks === 'number' ? `${label} ${r.agreed}/${r.checks}` : `${label} ${JSON.stringify(result).slice(0, 200)}`;
+  const differences = Array.isArray(r.differences) ? r.differences.map(String) : [];
+  return [`  ${head}`, ...differences.slice(0, 5).map((d) => `      ${d}`), ...(differences.length > 5 ? [`      ... and ${differences.length - 5} more`] : [])];
 }
 
 const program = new Command();
@@ -66,8 +70,9 @@ program
       return;
     }
     const settings = loadSettings();
-    const compare = await loadComparison();
+    const national = await loadComparison();
     const agreements: string[] = [];
+    const totals = { checks: 0, agreed: 0 };
     let gatewayPairs = 0;
     const bar = options.progress && process.stderr.isTTY
       ? new cliProgress.SingleBar({ format: 'corpus |{bar}| {value}/{total} files  {file}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, cliProgress.Presets.shades_classic)
@@ -89,18 +94,24 @@ program
         const gateway = gatewayBundleFor(file);
         if (!gateway) return;
         gatewayPairs++;
-        if (!compare) return;
+        if (!national) return;
         const gatewayBundle = JSON.parse(readFileSync(gateway, 'utf8')) as Record<string, unknown>;
-        const result = await compare(toCollectionBundle(resources), gatewayBundle);
-        agreements.push(`  ${path.relative(root, file)}: ${describeAgreement(result)}`);
+        const result = await national.compare(toCollectionBundle(resources), gatewayBundle);
+        totals.checks += Number((result as { checks?: number }).checks ?? 0);
+        totals.agreed += Number((result as { agreed?: number }).agreed ?? 0);
+        agreements.push(...describeAgreement(path.relative(root, file), result, national));
       },
     });
     bar?.stop();
     process.stdout.write(formatCorpusReport(report, { top: Number(options.top) || 10, coverage: options.coverage }));
     if (gatewayPairs > 0 || agreements.length > 0) {
       process.stdout.write('\nagreement with the national FSE gateway (its FHIR output for the same CDA)\n');
-      if (!compare) process.stdout.write(`  ${gatewayPairs} example(s) have the gateway's bundle, but compareWithGateway (core/workbench/national-agreement.ts) is not in this build\n`);
-      else process.stdout.write(`${agreements.join('\n')}\n`);
+      if (!national) process.stdout.write(`  ${gatewayPairs} example(s) have the gateway's bundle, but compareWithGateway (core/workbench/national-agreement.ts) is not in this build\n`);
+      else {
+        process.stdout.write(`${agreements.join('\n')}\n`);
+        const percent = totals.checks === 0 ? 100 : (100 * totals.agreed) / totals.checks;
+        process.stdout.write(`  overall: ${totals.agreed}/${totals.checks} facts agree (${percent.toFixed(1)}%) over ${gatewayPairs} document(s) mapped; examples not mapped are counted above (no route / failures)\n`);
+      }
     }
     if (options.json) {
       const json = { ...report, coverage: report.coverage.map((c) => ({ ...c, populated: Object.fromEntries(c.populated), elements: c.elements.map((e) => ({ id: e.id, min: e.min, slice: Boolean(e.match) })) })) };

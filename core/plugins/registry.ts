@@ -157,7 +157,12 @@ async function loadHooks(dir: string, manifest: PluginManifest, shownManifest: s
   try {
     module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
-    errors.push({ file: displayPath(file), field: 'hooks', message: `cannot load the hooks module: ${(error as Error).message}` });
+    const message = (error as Error).message;
+    // Outside a package with "type": "module" (e.g. a scratch CDR_PLUGINS_DIR) a .ts file is read as CommonJS.
+    const hint = /require\(\)? ?ES ?Module|require\(esm\)|Cannot use import statement outside a module/i.test(message)
+      ? ' (outside the repository a .ts hooks file is read as CommonJS: name it hooks.mts)'
+      : '';
+    errors.push({ file: displayPath(file), field: 'hooks', message: `cannot load the hooks module: ${message}${hint}` });
     return { hooks: {}, source };
   }
   const exported = (module.default ?? module) as Record<string, unknown>;

@@ -103,7 +103,7 @@ function describeOutcome(sample: string, outcome: RecordOutcome, records: number
   const errors = outcome.issues.filter(isError);
   const warnings = outcome.issues.filter((i) => i.severity === 'warning');
   const summary = `${where}: ${outcome.routeKey} → ${describeResources(outcome.resources)} via ${outcome.mapping}`;
-  const details = truncated(groupIssues([...errors, ...warnings]));
+  const details = truncated([...groupIssues([...errors, ...warnings]), ...outcome.warnings.map((w) => `trail warning: ${w}`)]);
   if (errors.length > 0) {
     return {
       level: policy === 'warn' ? 'warn' : 'fail',
@@ -111,7 +111,8 @@ function describeOutcome(sample: string, outcome: RecordOutcome, records: number
       details,
     };
   }
-  return { level: warnings.length ? 'warn' : 'ok', message: `${summary}, valid${warnings.length ? ` with ${warnings.length} warning(s)` : ''}`, ...(warnings.length ? { details } : {}) };
+  const warningCount = warnings.length + outcome.warnings.length;
+  return { level: warningCount ? 'warn' : 'ok', message: `${summary}, valid${warningCount ? ` with ${warningCount} warning(s)` : ''}`, ...(warningCount ? { details } : {}) };
 }
 
 /**

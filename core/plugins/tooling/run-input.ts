@@ -19,6 +19,8 @@ export interface RecordOutcome {
   resources: FhirResource[];
   /** Every validation finding (any severity); errors make the record invalid. */
   issues: ResourceIssue[];
+  /** Warnings of hooks and mapping functions (the message trail's), validation findings excluded. */
+  warnings: string[];
 }
 
 export const isError = (issue: ResourceIssue) => issue.severity === 'error' || issue.severity === 'fatal';
@@ -39,7 +41,7 @@ export async function runInput(processor: MessageProcessor, plugin: LoadedPlugin
     records = options.split === false ? [raw] : splitRecords(plugin, raw);
   } catch (error) {
     const e = error instanceof CdrError ? error : undefined;
-    return [{ index: 0, resources: [], issues: [], failure: { stage: 'parse', code: e?.code ?? 'PARSE_SPLIT_FAILED', message: errorMessage(error) } }];
+    return [{ index: 0, resources: [], issues: [], warnings: [], failure: { stage: 'parse', code: e?.code ?? 'PARSE_SPLIT_FAILED', message: errorMessage(error) } }];
   }
   const outcomes: RecordOutcome[] = [];
   for (const [index, record] of records.entries()) {
@@ -49,10 +51,12 @@ export async function runInput(processor: MessageProcessor, plugin: LoadedPlugin
     ).catch((error: unknown) => ({ ok: false as const, error: error instanceof CdrError ? error : new CdrError(errorMessage(error), { stage: 'map', kind: 'permanent', code: 'UNEXPECTED' }) }));
     if (!result.ok) {
       const routeKey = typeof result.error.details?.routeKey === 'string' ? result.error.details.routeKey : undefined;
-      outcomes.push({ index, routeKey, resources: [], issues: [], failure: { stage: result.error.stage, code: result.error.code, message: result.error.message } });
+      outcomes.push({ index, routeKey, resources: [], issues: [], warnings: [], failure: { stage: result.error.stage, code: result.error.code, message: result.error.message } });
       continue;
     }
-    outcomes.push({ index, routeKey: result.parsed.routeKey, mapping: result.route.mapping.name, resources: result.resources, issues: result.validationIssues });
+    const fromValidation = new Set(result.validationIssues.map((i) => `${i.resource} ${i.path}: ${i.message}`));
+    const warnings = result.warnings.filter((w) => ![...fromValidation].some((v) => w.startsWith(v)));
+    outcomes.push({ index, routeKey: result.parsed.routeKey, mapping: result.route.mapping.name, resources: result.resources, issues: result.validationIssues, warnings });
   }
   return outcomes;
 }

@@ -300,11 +300,44 @@ export function narrativeLookup(text: unknown, reference: unknown): Json {
   return result || undefined;
 }
 
+// ---------- output clean-up ----------
+
+/**
+ * Removes what FHIR JSON forbids and JSONata constructors readily produce: empty arrays, empty
+ * objects, empty strings, null. Recursive; `false` and 0 stay.
+ */
+export function prune(value: unknown): unknown {
+  if (value === null || value === undefined || value === '') return undefined;
+  if (Array.isArray(value)) {
+    const items = value.map(prune).filter((v) => v !== undefined);
+    return items.length > 0 ? items : undefined;
+  }
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    let any = false;
+    for (const [key, member] of Object.entries(value as Record<string, unknown>)) {
+      const pruned = prune(member);
+      if (pruned === undefined) continue;
+      out[key] = pruned;
+      any = true;
+    }
+    return any ? out : undefined;
+  }
+  return value;
+}
+
 // ---------- the library entries ----------
 
 export function cdaFunctions(context: MappingFunctionContext): MappingFunction[] {
   const fn = (f: (...args: never[]) => unknown) => f as MappingFunction['implementation'];
   return [
+    {
+      name: 'prune',
+      signature: '<x-:x>',
+      doc: 'Removes empty arrays, empty objects, empty strings and nulls, recursively (FHIR JSON allows none of them); apply it to each resource a mapping returns.',
+      example: "[$patient, $encounter].{ 'resource': $prune($) }",
+      implementation: fn((value: unknown) => prune(value)),
+    },
     {
       name: 'text',
       signature: '<x-:x>',

@@ -33,6 +33,8 @@ const ALLOWED_ATTRIBUTES: Record<string, ReadonlySet<string>> = {
 const STYLES: Record<string, string> = { Bold: 'font-weight: bold', Italics: 'font-style: italic', Underline: 'text-decoration: underline' };
 
 const VOID = new Set(['br', 'col']);
+/** Elements whose content model has no text: white space between their children is layout only. */
+const STRUCTURAL = new Set(['table', 'thead', 'tbody', 'tfoot', 'tr', 'ul', 'ol', 'colgroup']);
 
 function escapeText(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -106,8 +108,12 @@ export function cdaNarrativeToXhtml(raw: string): string | undefined {
     },
     onText(start: number, end: number) {
       if (skipDepth > 0) return;
-      const value = decodeXmlEntities(wrapped.slice(start, end));
-      if (!hasText && value.trim()) hasText = true;
+      // HTML renders runs of white space as one space; source indentation is not content.
+      const value = decodeXmlEntities(wrapped.slice(start, end)).replace(/\s+/g, ' ');
+      if (value === ' ') {
+        const parent = open.length > 0 ? open[open.length - 1]!.tag : undefined;
+        if (open.length === 0 ? parts.length === 0 : parent !== undefined && STRUCTURAL.has(parent)) return;
+      } else if (!hasText) hasText = true;
       parts.push(escapeText(value));
     },
     onCdata(start: number, end: number) {

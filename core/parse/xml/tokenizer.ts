@@ -114,6 +114,7 @@ export function tokenizeXml(text: string, limits: XmlLimits, handler: XmlHandler
   let rootClosed = false;
   let maxDepth = 0;
   let elements = 0;
+  let nextLessThan = 0;
 
   while (i < n) {
     const lt = text.indexOf('<', i);
@@ -203,7 +204,9 @@ export function tokenizeXml(text: string, limits: XmlLimits, handler: XmlHandler
       if (quote !== 0x22 && quote !== 0x27) throw xmlError(`attribute value without quotes in <${qname}>`, j);
       const close = text.indexOf(quote === 0x22 ? '"' : "'", j + 1);
       if (close < 0) throw xmlError(`an attribute value in <${qname}> is not closed`, j, 'PARSE_XML_TRUNCATED');
-      const lessThan = text.indexOf('<', j + 1);
+      // The next '<' is cached: searching from each attribute would be quadratic in a hostile tag.
+      if (nextLessThan !== -1 && nextLessThan <= j) nextLessThan = text.indexOf('<', j + 1);
+      const lessThan = nextLessThan;
       if (lessThan >= 0 && lessThan < close) throw xmlError(`"<" inside an attribute value of <${qname}>`, lessThan);
       attributes?.push(text.slice(nameStart, nameEnd), text.slice(j + 1, close));
       j = close + 1;

@@ -143,6 +143,8 @@ export function tokenizeXml(text: string, limits: XmlLimits, handler: XmlHandler
       } else if (text.startsWith('<!DOCTYPE', lt)) {
         if (root) throw xmlError('a DOCTYPE after the root element', lt);
         i = skipDoctype(text, lt);
+      } else if (['<!--', '<![CDATA[', '<!DOCTYPE'].some((opening) => opening.startsWith(text.slice(lt)))) {
+        throw xmlError('the document ends inside a declaration', lt, 'PARSE_XML_TRUNCATED');
       } else throw xmlError('unexpected "<!"', lt);
       continue;
     }
@@ -169,7 +171,8 @@ export function tokenizeXml(text: string, limits: XmlLimits, handler: XmlHandler
       continue;
     }
 
-    // Start tag or empty-element tag.
+    // Start tag or empty-element tag. Running out of input anywhere inside it means the document was cut.
+    if (lt + 1 >= n) throw xmlError('the document ends inside a tag', lt, 'PARSE_XML_TRUNCATED');
     if (!isNameStart(next)) throw xmlError('"<" is not followed by an element name', lt);
     let j = lt + 2;
     while (j < n && isNameChar(text.charCodeAt(j))) j++;
@@ -187,6 +190,7 @@ export function tokenizeXml(text: string, limits: XmlLimits, handler: XmlHandler
         break;
       }
       if (c === 0x2f /* / */) {
+        if (j + 1 >= n) throw xmlError(`the start tag <${qname}> is not closed`, lt, 'PARSE_XML_TRUNCATED');
         if (text.charCodeAt(j + 1) !== 0x3e) throw xmlError(`malformed empty-element tag <${qname}/>`, j);
         selfClosing = true;
         j += 2;
@@ -197,9 +201,11 @@ export function tokenizeXml(text: string, limits: XmlLimits, handler: XmlHandler
       while (j < n && isNameChar(text.charCodeAt(j))) j++;
       const nameEnd = j;
       while (j < n && isSpace(text.charCodeAt(j))) j++;
+      if (j >= n) throw xmlError(`the start tag <${qname}> is not closed`, lt, 'PARSE_XML_TRUNCATED');
       if (text.charCodeAt(j) !== 0x3d /* = */) throw xmlError(`attribute without "=" in <${qname}>`, j);
       j++;
       while (j < n && isSpace(text.charCodeAt(j))) j++;
+      if (j >= n) throw xmlError(`the start tag <${qname}> is not closed`, lt, 'PARSE_XML_TRUNCATED');
       const quote = text.charCodeAt(j);
       if (quote !== 0x22 && quote !== 0x27) throw xmlError(`attribute value without quotes in <${qname}>`, j);
       const close = text.indexOf(quote === 0x22 ? '"' : "'", j + 1);

@@ -65,6 +65,14 @@ function attributeValue(raw: string): string {
   return value.trim();
 }
 
+function isBlank(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return false;
+  }
+  return true;
+}
+
 function assertSafeKey(name: string, offset: number): void {
   if (name === '__proto__') throw xmlError('the name "__proto__" is not accepted', offset);
 }
@@ -126,10 +134,9 @@ export function parseXmlTree(text: string, options: XmlTreeOptions): XmlTree {
     onText(start: number, end: number) {
       if (rawDepth > 0) return;
       const frame = frames[frames.length - 1]!;
-      const piece = text.slice(start, end);
-      // White space between child elements only matters once there is text to separate.
-      if (frame.text.length === 0 && piece.trim().length === 0) return;
-      frame.text += piece;
+      // White space between child elements (indentation) only matters once there is text to separate.
+      if (frame.text.length === 0 && isBlank(text, start, end)) return;
+      frame.text += text.slice(start, end);
     },
     onCdata(start: number, end: number) {
       if (rawDepth > 0) return;

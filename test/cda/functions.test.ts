@@ -131,6 +131,20 @@ describe('narrative functions', () => {
     expect(call('narrative', '<paragraph>  </paragraph>')).toBeUndefined();
   });
 
+  it('$narrative maps links, captions, footnotes and tables, drops multimedia and unknown markup but keeps their text', () => {
+    const raw = [
+      '<cda:paragraph xmlns:cda="urn:hl7-org:v3"><caption>Nota</caption>vedi <linkHtml href="https://example.invalid/x" onclick="evil()">qui</linkHtml>',
+      '<footnoteRef IDREF="f1"/><footnote ID="f1">fonte</footnote></cda:paragraph>',
+      '<table><caption>Esami</caption><tbody><tr><td colspan="2" onmouseover="x" styleCode="Italics">a &lt; b</td></tr></tbody></table>',
+      '<renderMultiMedia referencedObject="img1"><caption>immagine</caption></renderMultiMedia><unknown>testo <![CDATA[<b>crudo</b>]]></unknown><br/>',
+    ].join('');
+    expect(call('narrative', raw)).toBe(
+      '<div xmlns="http://www.w3.org/1999/xhtml"><p><span>Nota</span>vedi <a href="https://example.invalid/x">qui</a><sup></sup><span id="f1">fonte</span></p>' +
+        '<table><caption>Esami</caption><tbody><tr><td colspan="2" style="font-style: italic">a &lt; b</td></tr></tbody></table>' +
+        'testo &lt;b&gt;crudo&lt;/b&gt;<br/></div>',
+    );
+  });
+
   it('$narrativeText and $narrativeLookup give plain text', () => {
     expect(call('narrativeText', narrative)).toBe('Dolore toracico & dispnea\nuno');
     expect(call('narrativeLookup', narrative, '#i1')).toBe('uno');

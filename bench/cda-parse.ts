@@ -5,7 +5,7 @@
  *   - its envelope (what ingest reads before acknowledging),
  *   - fast-xml-parser 5 with the best options found (shared/notes/perf-baseline.md §2: CDA arrays, stop
  *     node for the narrative, jPath:false; no well-formedness check, which it does not do), for comparison,
- *   - the engine's parser + the LAB JSONata mapping (interpreter) + validation: one document end to end, minus storage.
+ *   - the engine's parser + the LAB JSONata mapping (on the plugin's mapping engine) + validation: one document end to end, minus storage.
  * With the shared folder present, also the MIT-licensed Microsoft C-CDA 170.314B2_Amb_CCD (75 KB), parsed only.
  * Run: `npx tsx bench/cda-parse.ts [--seconds N]` (prints a table, writes bench/results/cda-parse.json).
  */
@@ -86,7 +86,7 @@ export async function benchCdaParse(opts?: { seconds?: number }): Promise<Array<
   const check = await session.processor.process(input);
   if (!check.ok) throw new Error(`the grown LAB sample does not map: ${check.error.message}`);
   out.push({
-    case: `LAB sample grown: parse + mapping (interpreter) + validation (${check.resources.length} resources)`,
+    case: `LAB sample grown: parse + mapping (${check.route.mapping.engine}) + validation (${check.resources.length} resources)`,
     kb: Math.round(lab.length / 1024),
     perSec: await rate(() => session.processor.process(input), seconds),
   });

@@ -9,6 +9,6 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/mappings/**/*.test.ts', '<rootDir>/plugins/**/*.test.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
   globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
-  testTimeout: 60000,
+  testTimeout: 120000,
   maxWorkers: 2,
 };

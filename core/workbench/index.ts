@@ -3,3 +3,4 @@ export {
   discoverGoldenSuites, runGoldenCase, writeExpected, toCollectionBundle, prettyJson, GoldenSuiteError, GOLDEN_MANIFEST,
   type GoldenCase, type GoldenSuite, type GoldenResult,
 } from './golden.ts';
+export { compareWithGateway, formatAgreement, type AgreementResult } from './national-agreement.ts';

@@ -7,7 +7,7 @@ import express from 'express';
 import request from 'supertest';
 import { Command } from 'commander';
 import { runValidate, registerValidateCommand, type CliIo } from '../../core/cli/commands/validate.ts';
-import { commandRegistrars } from '../../core/cli/commands/index.ts';
+import { commandLoaders } from '../../core/cli/commands/index.ts';
 import { createValidationRouter } from '../../core/validation/http.ts';
 import { loadValidator } from '../../core/validation/index.ts';
 import * as fx from './fixtures.ts';
@@ -29,8 +29,8 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('cdr validate', () => {
-  it('is registered on the CLI', () => {
-    expect(commandRegistrars).toContain(registerValidateCommand);
+  it('is registered on the CLI', async () => {
+    expect(await commandLoaders.validate!()).toBe(registerValidateCommand);
     const program = new Command();
     registerValidateCommand(program);
     expect(program.commands.map((c) => c.name())).toContain('validate');

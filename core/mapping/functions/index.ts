@@ -1,3 +1,4 @@
+import { cdaFunctions } from './cda.ts';
 import { identifierFunctions } from './identifiers.ts';
 import { identityFunctions } from './identity.ts';
 import { timeFunctions } from './time.ts';
@@ -9,7 +10,7 @@ export { identifierSystems, resolveSystem, enteOidArc, type IdentifierSystem } f
 
 /** Every library function, built for one plugin's context (Ente, time zone...). */
 export function buildFunctionLibrary(context: MappingFunctionContext): MappingFunction[] {
-  return [...timeFunctions(context), ...identityFunctions(context), ...identifierFunctions(context)];
+  return [...timeFunctions(context), ...identityFunctions(context), ...identifierFunctions(context), ...cdaFunctions(context)];
 }
 
 /** The library as JSONata bindings: `{ dateTime: fn, ... }`, bound as `$dateTime` etc. */

@@ -1,5 +1,5 @@
 /**
- * `npm run corpus -- DIR [--plugin ID] [--top N] [--json FILE] [--no-coverage]`
+ * `npm run corpus -- DIR [--plugin ID] [--top N] [--json FILE] [--no-coverage] [--no-progress]`
  *
  * Sends every message-like file of DIR (recursively) through parse + map + validate with the authoring
  * processor (no queue, no storage) and prints: the funnel (input, parsed, routed, mapped, valid), the
@@ -8,49 +8,14 @@
  * (…/CDA/X.xml with …/FHIR/X.json) — the agreement with the gateway.
  * Files are only read: nothing from DIR is copied anywhere.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadSettings, REPO_ROOT } from '../core/config/index.ts';
-import type { FhirResource } from '../core/storage/types.ts';
-import { toCollectionBundle } from '../core/workbench/index.ts';
+import { nationalAgreement } from './corpus/national.ts';
 import { formatCorpusReport } from './corpus/report.ts';
 import { runCorpus } from './corpus/run.ts';
-
-type CompareWithGateway = (ours: unknown, gateway: unknown) => unknown;
-
-interface NationalAgreement {
-  compare: CompareWithGateway;
-  format?: (label: string, result: never) => string;
-}
-
-/** The CDA engineer's comparison (core/workbench/national-agreement.ts), when this build has it. */
-async function loadComparison(): Promise<NationalAgreement | undefined> {
-  const file = path.join(REPO_ROOT, 'core', 'workbench', 'national-agreement.ts');
-  if (!existsSync(file)) return undefined;
-  const module = (await import(pathToFileURL(file).href)) as { compareWithGateway?: CompareWithGateway; formatAgreement?: NationalAgreement['format'] };
-  return module.compareWithGateway ? { compare: module.compareWithGateway, ...(module.formatAgreement ? { format: module.formatAgreement } : {}) } : undefined;
-}
-
-/** …/CDA/NAME.xml → …/FHIR/NAME.json (the layout of the national examples), if present. */
-function gatewayBundleFor(file: string): string | undefined {
-  const dir = path.dirname(file);
-  if (path.basename(dir) !== 'CDA') return undefined;
-  const candidate = path.join(path.dirname(dir), 'FHIR', `${path.basename(file, path.extname(file))}.json`);
-  return existsSync(candidate) ? candidate : undefined;
-}
-
-/** One line per document: "LAB.xml 12/14 (85.7%)", then what differs. */
-function describeAgreement(label: string, result: unknown, national: NationalAgreement): string[] {
-  const r = (result ?? {}) as { checks?: number; agreed?: number; differences?: unknown[] };
-  const head = national.format
-    ? national.format(label, result as never)
-    : typeof r.checks === 'number' ? `${label} ${r.agreed}/${r.checks}` : `${label} ${JSON.stringify(result).slice(0, 200)}`;
-  const differences = Array.isArray(r.differences) ? r.differences.map(String) : [];
-  return [`  ${head}`, ...differences.slice(0, 5).map((d) => `      ${d}`), ...(differences.length > 5 ? [`      ... and ${differences.length - 5} more`] : [])];
-}
 
 const program = new Command();
 program
@@ -69,16 +34,12 @@ program
       process.exitCode = 2;
       return;
     }
-    const settings = loadSettings();
-    const national = await loadComparison();
-    const agreements: string[] = [];
-    const totals = { checks: 0, agreed: 0 };
-    let gatewayPairs = 0;
+    const agreement = await nationalAgreement();
     const bar = options.progress && process.stderr.isTTY
       ? new cliProgress.SingleBar({ format: 'corpus |{bar}| {value}/{total} files  {file}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, cliProgress.Presets.shades_classic)
       : undefined;
     let started = false;
-    const report = await runCorpus(settings, {
+    const report = await runCorpus(loadSettings(), {
       dir: root,
       igDir: path.join(REPO_ROOT, 'ig'),
       ...(options.plugin ? { plugin: options.plugin } : {}),
@@ -90,31 +51,17 @@ program
         }
         bar.update(done, { file: file.length > 50 ? `…${file.slice(-49)}` : file });
       },
-      onMapped: async (file: string, resources: FhirResource[]) => {
-        const gateway = gatewayBundleFor(file);
-        if (!gateway) return;
-        gatewayPairs++;
-        if (!national) return;
-        const gatewayBundle = JSON.parse(readFileSync(gateway, 'utf8')) as Record<string, unknown>;
-        const result = await national.compare(toCollectionBundle(resources), gatewayBundle);
-        totals.checks += Number((result as { checks?: number }).checks ?? 0);
-        totals.agreed += Number((result as { agreed?: number }).agreed ?? 0);
-        agreements.push(...describeAgreement(path.relative(root, file), result, national));
-      },
+      onMapped: (file, resources) => agreement.onMapped(file, resources),
     });
     bar?.stop();
     process.stdout.write(formatCorpusReport(report, { top: Number(options.top) || 10, coverage: options.coverage }));
-    if (gatewayPairs > 0 || agreements.length > 0) {
-      process.stdout.write('\nagreement with the national FSE gateway (its FHIR output for the same CDA)\n');
-      if (!national) process.stdout.write(`  ${gatewayPairs} example(s) have the gateway's bundle, but compareWithGateway (core/workbench/national-agreement.ts) is not in this build\n`);
-      else {
-        process.stdout.write(`${agreements.join('\n')}\n`);
-        const percent = totals.checks === 0 ? 100 : (100 * totals.agreed) / totals.checks;
-        process.stdout.write(`  overall: ${totals.agreed}/${totals.checks} facts agree (${percent.toFixed(1)}%) over ${gatewayPairs} document(s) mapped; examples not mapped are counted above (no route / failures)\n`);
-      }
-    }
+    const national = agreement.lines(root);
+    if (national.length) process.stdout.write(`\n${national.join('\n')}\n`);
     if (options.json) {
-      const json = { ...report, coverage: report.coverage.map((c) => ({ ...c, populated: Object.fromEntries(c.populated), elements: c.elements.map((e) => ({ id: e.id, min: e.min, slice: Boolean(e.match) })) })) };
+      const json = {
+        ...report,
+        coverage: report.coverage.map((c) => ({ ...c, populated: Object.fromEntries(c.populated), elements: c.elements.map((e) => ({ id: e.id, min: e.min, slice: Boolean(e.match) })) })),
+      };
       writeFileSync(options.json, `${JSON.stringify(json, null, 2)}\n`);
     }
   });

@@ -176,6 +176,6 @@ export class CoverageCollector {
   }
 
   results(): ProfileCoverage[] {
-    return [...this.byProfile.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.byProfile.values()].sort((a, b) => a.url.localeCompare(b.url));
   }
 }

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadSettings, REPO_ROOT } from '../../core/config/index.ts';
 import { CoverageCollector } from '../../scripts/corpus/coverage.ts';
 import { detectFormat, rootElementName } from '../../scripts/corpus/detect.ts';
+import { nationalAgreement } from '../../scripts/corpus/national.ts';
 import { formatCorpusReport } from '../../scripts/corpus/report.ts';
 import { normaliseReason, runCorpus, type CorpusReport } from '../../scripts/corpus/run.ts';
 
@@ -121,5 +122,25 @@ describe('a corpus run over a folder', () => {
     expect(stdout).toMatch(new RegExp(`^corpus ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 9 files \\(hl7v2 6; skipped 2 non-message files, 1 unrecognised\\)`));
     expect(stdout).toMatch(/^mapped\s+1\s+16\.7%\s+0 hook, 2 map/m);
     expect(stdout).not.toMatch(/IG coverage/);
+  });
+});
+
+/** The national examples are read from ../shared when present (never copied into the repository). */
+const SHARED = process.env.CDR_SHARED_DIR ? path.resolve(process.env.CDR_SHARED_DIR) : path.resolve(REPO_ROOT, '..', 'shared');
+const NATIONAL_EXAMPLES = path.join(SHARED, 'ig', 'it-fse-esempi');
+const haveExamples = existsSync(NATIONAL_EXAMPLES);
+if (!haveExamples) process.stdout.write(`corpus.test: ${NATIONAL_EXAMPLES} not found; skipping the national-gateway agreement (set CDR_SHARED_DIR)\n`);
+
+(haveExamples ? describe : describe.skip)('agreement with the national gateway on its example CDAs', () => {
+  test('every example our plugins map is compared with the gateway bundle beside it', async () => {
+    const agreement = await nationalAgreement();
+    expect(agreement.available).toBe(true);
+    const report = await runCorpus(loadSettings(), { dir: NATIONAL_EXAMPLES, igDir: IG_DIR, onMapped: (file, resources) => agreement.onMapped(file, resources) });
+    const lines = agreement.lines(NATIONAL_EXAMPLES);
+    expect(lines[0]).toMatch(/agreement with the national FSE gateway/);
+    const documents = lines.filter((l) => /^ {2}doc\/esempi\/CDA\/\w+\.xml \d+\/\d+ \(\d+\.\d%\)$/.test(l));
+    expect(documents).toHaveLength(report.mapped);
+    expect(report.mapped).toBeGreaterThan(0);
+    expect(lines.at(-1)).toMatch(new RegExp(`overall: \\d+/\\d+ facts agree \\(\\d+\\.\\d%\\) over ${report.mapped} document\\(s\\) mapped`));
   });
 });

@@ -12,7 +12,8 @@ const A01 = readFileSync(path.join(REPO_ROOT, 'plugins', 'asst-demo-nord-adt', '
 const HOOKS: Record<string, string> = {
   throws: `export default { postParse() { throw new Error('PV1-19 missing in this sender\\'s A01'); } };`,
   'bad-result': `export default { preParse() { return 42; } };`,
-  slow: `export default { postMap() { return new Promise((resolve) => setTimeout(resolve, 600)); } };`,
+  // unref: the abandoned wait must not keep the test worker alive after the suite.
+  slow: `export default { postMap() { return new Promise((resolve) => setTimeout(resolve, 600).unref()); } };`,
   'not-resources': `export default { postMap() { return [{ id: 'x' }]; } };`,
   // Records what the context offers and rewrites the tree: a real-life fix of a sender quirk.
   fixes: `export const seen = [];

@@ -43,7 +43,7 @@ const schemas: Record<string, Schema> = {
   FhirResource: { type: 'object', properties: { resourceType: str, id: str }, required: ['resourceType'] },
   Bundle: { type: 'object', properties: { resourceType: { const: 'Bundle' }, type: str, entry: { type: 'array', items: { type: 'object' } } }, required: ['resourceType', 'type'] },
   Health: obj({ status: { type: 'string', enum: ['ok', 'ready', 'not-ready'] }, checks: obj({ storage: { enum: ['ok', 'down'] }, redis: { enum: ['ok', 'down'] } }) }, ['status']),
-  IngestAccepted: obj({ messageId: uuid, duplicate: { type: 'boolean' } }, ['messageId']),
+  IngestAccepted: obj({ messageId: uuid, duplicate: { type: 'boolean' }, messageIds: { type: 'array', items: uuid, description: 'when the body was a batch: the id of every message it became, in order' } }, ['messageId']),
   TrailEntry: {
     type: 'object',
     properties: {

@@ -12,13 +12,19 @@ export function createIngestRouter(ingest: IngestService, maxBodyBytes: number):
     express.raw({ type: () => true, limit: maxBodyBytes, inflate: true }),
     async (req, res) => {
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const result = await ingest.accept({
+      const results = await ingest.acceptAll({
         pluginId: String(req.params.pluginId),
         raw,
         channel: 'http',
         contentType: req.get('content-type') ?? undefined,
       });
-      res.status(202).json({ messageId: result.messageId, ...(result.duplicate ? { duplicate: true } : {}) });
+      const first = results[0]!;
+      res.status(202).json({
+        messageId: first.messageId,
+        ...(first.duplicate ? { duplicate: true } : {}),
+        // A batch body became several messages: all their ids, in order.
+        ...(results.length > 1 ? { messageIds: results.map((r) => r.messageId) } : {}),
+      });
     },
   );
   return router;

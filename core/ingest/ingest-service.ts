@@ -147,6 +147,18 @@ export class IngestService {
     return { messageId: accepted.messageId, ente: UNASSIGNED_ENTE, pluginId: UNROUTED_PLUGIN, duplicate: accepted.duplicate, enqueued: false };
   }
 
+  /**
+   * Accepts a body that may hold several messages (an HL7 batch, an XML export with a record path):
+   * each becomes its own inbox message, so one bad record never blocks the others.
+   */
+  async acceptAll(request: IngestRequest): Promise<IngestResult[]> {
+    const plugin = this.precheck(request);
+    const parser = formatParser(plugin.manifest.format);
+    const parts = parser.split ? parser.split(request.raw, plugin.manifest) : [request.raw];
+    if (parts.length <= 1) return [await this.accept(request)];
+    return Promise.all(parts.map((raw) => this.accept({ ...request, raw })));
+  }
+
   async drain(): Promise<void> {
     await this.inboxWriter.drain();
     await this.enqueuer.drain();

@@ -143,31 +143,73 @@ export function mappingRuntimeError(name: string, source: string, error: unknown
 }
 
 /**
+ * A plain JSON copy without what FHIR JSON forbids: null, empty strings, empty arrays and empty
+ * objects (invariant ele-1), and without JSONata's internal markers on arrays. One pass, no re-parse.
+ */
+export function pruneForFhir(value: unknown): unknown {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value !== 'object') return typeof value === 'boolean' ? value : undefined;
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const item of value) {
+      const pruned = pruneForFhir(item);
+      if (pruned !== undefined) out.push(pruned);
+    }
+    return out.length > 0 ? out : undefined;
+  }
+  const out: Record<string, unknown> = {};
+  let any = false;
+  for (const key of Object.keys(value)) {
+    const pruned = pruneForFhir((value as Record<string, unknown>)[key]);
+    if (pruned !== undefined) {
+      out[key] = pruned;
+      any = true;
+    }
+  }
+  return any ? out : undefined;
+}
+
+/** Resources a mapping asked to create only when absent (Bundle entry with request.ifNoneExist or method POST). */
+const createIfAbsent = new WeakSet<FhirResource>();
+
+export function isCreateIfAbsent(resource: FhirResource): boolean {
+  return createIfAbsent.has(resource);
+}
+
+/**
  * A mapping returns a Bundle, an array of resources or one resource. Anything else, or a resource
- * without resourceType, is a mapping error with a readable reason.
+ * without resourceType or id, is a mapping error with a readable reason. In a Bundle, an entry with
+ * `request.ifNoneExist` (or `request.method` POST) is written only if the resource does not exist yet:
+ * a document feed must not overwrite the demographics an ADT feed keeps up to date.
  */
 export function normalizeMappingOutput(output: unknown, mappingName: string): FhirResource[] {
   if (output === undefined || output === null) {
     throw new MappingError(`${mappingName} produced no output for this message`, { code: 'MAP_NO_OUTPUT' });
   }
-  let candidates: unknown[];
-  if (Array.isArray(output)) candidates = output;
+  let candidates: Array<{ resource: unknown; ifAbsent: boolean }>;
+  if (Array.isArray(output)) candidates = output.map((resource) => ({ resource, ifAbsent: false }));
   else if (typeof output === 'object' && (output as FhirResource).resourceType === 'Bundle' && Array.isArray((output as { entry?: unknown }).entry)) {
-    candidates = ((output as { entry: Array<{ resource?: unknown }> }).entry).map((e) => e?.resource);
-  } else candidates = [output];
+    candidates = ((output as { entry: Array<{ resource?: unknown; request?: { method?: string; ifNoneExist?: string } }> }).entry).map((e) => ({
+      resource: e?.resource,
+      ifAbsent: Boolean(e?.request?.ifNoneExist) || e?.request?.method === 'POST',
+    }));
+  } else candidates = [{ resource: output, ifAbsent: false }];
   const resources: FhirResource[] = [];
-  candidates.forEach((candidate, index) => {
+  candidates.forEach(({ resource: candidate, ifAbsent }, index) => {
     if (candidate === undefined || candidate === null) return;
     if (typeof candidate !== 'object' || Array.isArray(candidate) || typeof (candidate as FhirResource).resourceType !== 'string') {
       throw new MappingError(`${mappingName}: output item ${index} is not a FHIR resource (no resourceType)`, { code: 'MAP_OUTPUT_INVALID' });
     }
-    const resource = candidate as FhirResource;
+    const resource = pruneForFhir(candidate) as FhirResource;
     if (typeof resource.id !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(resource.id)) {
       throw new MappingError(`${mappingName}: the ${resource.resourceType} at output item ${index} has no valid id (1-64 of A-Z a-z 0-9 - .)`, {
         code: 'MAP_OUTPUT_INVALID',
       });
     }
-    resources.push(JSON.parse(JSON.stringify(resource)) as FhirResource);
+    if (ifAbsent) createIfAbsent.add(resource);
+    resources.push(resource);
   });
   if (resources.length === 0) throw new MappingError(`${mappingName} produced no resources for this message`, { code: 'MAP_NO_OUTPUT' });
   return resources;

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { CdrError, StoreError, errorMessage } from '../common/errors.ts';
 import { GroupCommitter } from '../common/group-committer.ts';
 import type { Logger } from '../common/logger.ts';
+import { isCreateIfAbsent } from '../mapping/mapping-file.ts';
 import type { MessageProcessor } from '../pipeline/processor.ts';
 import type { Db } from '../storage/db.ts';
 import { DeadLetterRepository } from '../storage/dead-letter-repository.ts';
@@ -118,7 +119,7 @@ export class ProcessingWorker {
       }
       const stored = await this.storer.submit({
         ente: message.ente, messageId: message.messageId, producerHash: result.plugin.producerHash, sourceTime: result.sourceTime,
-        resources: result.resources, trail, attempts: attempt,
+        resources: result.resources, createIfAbsent: result.resources.map(isCreateIfAbsent), trail, attempts: attempt,
       });
       return this.report(job, { kind: 'stored', resources: stored.resources.length, ms: performance.now() - started }, message, trail);
     } catch (error) {

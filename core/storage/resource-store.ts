@@ -113,7 +113,7 @@ export class ResourceStore {
 
     for (const request of requests) {
       const written: WrittenResource[] = [];
-      for (const resource of request.resources) {
+      for (const [position, resource] of request.resources.entries()) {
         const id = resource.id as string;
         const k = key(request.ente, resource.resourceType, id);
         const hash = contentHash(resource);
@@ -129,6 +129,11 @@ export class ResourceStore {
           pending.set(k, state);
         }
         const exists = state.versionId > 0;
+        if (exists && request.createIfAbsent?.[position]) {
+          // Conditional create: another source owns this resource's content.
+          written.push({ resourceType: resource.resourceType, id, versionId: String(state.versionId), outcome: 'kept' });
+          continue;
+        }
         if (exists && state.contentHash === hash) {
           written.push({ resourceType: resource.resourceType, id, versionId: String(state.versionId), outcome: 'unchanged' });
           continue;

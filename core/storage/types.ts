@@ -21,7 +21,7 @@ export interface FhirResource {
   [key: string]: unknown;
 }
 
-export type WriteOutcome = 'created' | 'updated' | 'unchanged' | 'out-of-order';
+export type WriteOutcome = 'created' | 'updated' | 'unchanged' | 'out-of-order' | 'kept';
 
 export interface WrittenResource {
   resourceType: string;
@@ -75,6 +75,8 @@ export interface StoreRequest {
   producerHash: string;
   sourceTime: Date | null;
   resources: FhirResource[];
+  /** Aligned with resources: true = write only if the resource does not exist yet (conditional create). */
+  createIfAbsent?: boolean[] | undefined;
   /** Trail entries of this processing run, appended to the inbox trail with the final 'stored' entry. */
   trail: TrailEntry[];
   attempts: number;

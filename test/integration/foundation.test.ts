@@ -181,3 +181,25 @@ describe('storage down (PostgreSQL unreachable)', () => {
     expect(inbox.rows[0]!.n).toBe(0);
   });
 });
+
+describe('an HL7 batch posted over HTTP', () => {
+  let t: TestEngine;
+  beforeAll(async () => {
+    t = await startTestEngine('postgres');
+  });
+  afterAll(async () => t.cleanup());
+
+  test('becomes one inbox message per MSH, each stored', async () => {
+    const a = withControlId(sample('adt-a01.hl7'), 'BATCH-1').toString();
+    const b = withControlId(sample('adt-a08.hl7'), 'BATCH-2').toString();
+    const batch = `FHS|^~\\&|ADT_DEMO\rBHS|^~\\&|ADT_DEMO\r${a}${b}BTS|2\rFTS|1\r`;
+    const posted = await postMessage(t.url, PLUGIN, batch);
+    expect(posted.status).toBe(202);
+    const ids = posted.body.messageIds as string[];
+    expect(ids).toHaveLength(2);
+    expect(posted.body.messageId).toBe(ids[0]);
+    for (const id of ids) expect((await waitForFinal(t.url, id)).state).toBe('stored');
+    const controlIds = await t.engine.db.query<{ control_id: string }>('SELECT control_id FROM inbox WHERE message_id = ANY($1::uuid[]) ORDER BY control_id', [ids]);
+    expect(controlIds.rows.map((r) => r.control_id)).toEqual(['BATCH-1', 'BATCH-2']);
+  });
+});

@@ -92,6 +92,19 @@ describe.each(STORAGE_KINDS)('storage on %s', (kind) => {
     expect(trail.at(-1)?.warnings?.[0]).toMatch(/older than the stored version/);
   });
 
+  test('a conditional create writes a resource only when it is absent', async () => {
+    const m1 = await accept(inbox);
+    const [first] = await store.storeBatch([{ ...request(m1, [patient('p4', 'FROM-DOCUMENT')]), createIfAbsent: [true] }]);
+    expect(first!.resources[0]).toMatchObject({ versionId: '1', outcome: 'created' });
+    const m2 = await accept(inbox);
+    await store.storeBatch([request(m2, [patient('p4', 'FROM-ADT')])]);
+    const m3 = await accept(inbox);
+    const [kept] = await store.storeBatch([{ ...request(m3, [patient('p4', 'FROM-ANOTHER-DOCUMENT')]), createIfAbsent: [true] }]);
+    expect(kept!.resources[0]).toMatchObject({ versionId: '2', outcome: 'kept' });
+    const current = await store.read(ENTE, 'Patient', 'p4');
+    expect((current?.resource.name as Array<{ family: string }>)[0]!.family).toBe('FROM-ADT');
+  });
+
   test('two updates of one resource in one batch keep every version', async () => {
     const a = await accept(inbox);
     const b = await accept(inbox);

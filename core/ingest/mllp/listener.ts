@@ -102,7 +102,7 @@ export class MllpListener {
         return;
       }
       try {
-        await this.options.ingest.accept({ pluginId: plugin.id, raw: payload, channel: 'mllp', contentType: 'application/hl7-v2' });
+        await this.options.ingest.acceptAll({ pluginId: plugin.id, raw: payload, channel: 'mllp', contentType: 'application/hl7-v2' });
         reply('accept', undefined, plugin.id);
       } catch (error) {
         if (error instanceof CdrError && !error.transient) {

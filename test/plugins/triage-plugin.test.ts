@@ -79,6 +79,15 @@ describe('PS Triage XML export into the partition of ASST Demo Brianza', () => {
     expect(encounter.period).toEqual({ start: '2024-03-11T22:10:00+01:00', end: '2024-03-12T00:50:00+01:00' });
   });
 
+  test('the same export posted over HTTP is split the same way and recognised as a redelivery of each record', async () => {
+    const posted = await postMessage(t.url, PLUGIN, readFileSync(BATCH), { 'content-type': 'application/xml' });
+    expect(posted.status).toBe(202);
+    const ids = posted.body.messageIds as string[];
+    expect(ids).toHaveLength(5);
+    expect(new Set(ids)).toEqual(new Set(trails.map((trail) => trail.messageId)));
+    expect(await count(ENTE, 'Patient')).toBe(5);
+  });
+
   test('the same record posted again is recognised as a redelivery; a record with an unknown code system is dead-lettered at stage map', async () => {
     const record = readFileSync(path.join(PLUGIN_DIR, 'mappings', 'tests', 'ricovero-dolore-toracico.xml'));
     const first = await postMessage(t.url, PLUGIN, record, { 'content-type': 'application/xml' });

@@ -190,8 +190,11 @@ export function normalizeMappingOutput(output: unknown, mappingName: string): Fh
   }
   let candidates: Array<{ resource: unknown; ifAbsent: boolean }>;
   if (Array.isArray(output)) candidates = output.map((resource) => ({ resource, ifAbsent: false }));
-  else if (typeof output === 'object' && (output as FhirResource).resourceType === 'Bundle' && Array.isArray((output as { entry?: unknown }).entry)) {
-    candidates = ((output as { entry: Array<{ resource?: unknown; request?: { method?: string; ifNoneExist?: string } }> }).entry).map((e) => ({
+  else if (typeof output === 'object' && (output as FhirResource).resourceType === 'Bundle' && (output as { entry?: unknown }).entry !== undefined) {
+    // JSONata collapses a one-item array to the item itself: a single entry object is one entry.
+    const entry = (output as { entry: unknown }).entry;
+    const entries = (Array.isArray(entry) ? entry : [entry]) as Array<{ resource?: unknown; request?: { method?: string; ifNoneExist?: string } }>;
+    candidates = entries.map((e) => ({
       resource: e?.resource,
       ifAbsent: Boolean(e?.request?.ifNoneExist) || e?.request?.method === 'POST',
     }));

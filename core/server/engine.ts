@@ -10,7 +10,7 @@ import { IngestService } from '../ingest/index.ts';
 import { MessageProcessor, type ResourceValidator } from '../pipeline/index.ts';
 import { PluginRegistry } from '../plugins/index.ts';
 import { ensureRedis, ProcessingWorker, ProcessQueue, producerConnection, Reconciler, workerConnection, type OutcomeEvent } from '../queue/index.ts';
-import { DeadLetterRepository, InboxRepository, openStorage, type Db } from '../storage/index.ts';
+import { DeadLetterRepository, InboxRepository, openStorage, RetentionJob, type Db } from '../storage/index.ts';
 import { loadValidator } from '../validation/index.ts';
 import type { EngineContext } from './context.ts';
 import { mountRoutes } from './routes.ts';
@@ -104,6 +104,8 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
     olderThanMs: options.reconcileOlderThanMs ?? 60_000,
   });
   if (role !== 'worker') reconciler.start();
+  const retention = role === 'worker' ? undefined : new RetentionJob({ db, policy: settings.config.retention, logger });
+  retention?.start();
 
   const adminToken = settings.adminToken ?? randomBytes(24).toString('base64url');
   if (!settings.adminToken && role !== 'worker') {
@@ -143,6 +145,7 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
       await closed;
     }
     reconciler.stop();
+    await retention?.stop();
     await ingest.drain();
     await worker?.close();
     await queue.close().catch(() => undefined);

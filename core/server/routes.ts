@@ -1,5 +1,6 @@
 import type { Express } from 'express';
-import { createMessagesRouter, createQueuesRouter, requireAuth } from '../admin/index.ts';
+import { createEntiRouter, createMessagesRouter, createQueuesRouter, requireAuth } from '../admin/index.ts';
+import { createFhirRouter } from '../fhir-api/index.ts';
 import { createIngestRouter } from '../ingest/index.ts';
 import type { EngineContext } from './context.ts';
 import { createHealthRouter } from './health.ts';
@@ -11,4 +12,6 @@ export function mountRoutes(app: Express, ctx: EngineContext): void {
   app.use(['/messages', '/admin'], requireAuth(ctx.auth));
   app.use(createMessagesRouter({ inbox: ctx.inbox, deadLetters: ctx.deadLetters, queue: ctx.queue }));
   app.use(createQueuesRouter(ctx.queue));
+  app.use(createEntiRouter({ db: ctx.db, retention: ctx.settings.config.retention, logger: ctx.logger }));
+  app.use(createFhirRouter({ db: ctx.db, auth: ctx.auth, logger: ctx.logger }));
 }

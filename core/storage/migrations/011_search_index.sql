@@ -48,7 +48,7 @@ UPDATE resource r SET first_stored_at = COALESCE(
   r.last_updated);
 ALTER TABLE resource ALTER COLUMN first_stored_at SET DEFAULT now();
 ALTER TABLE resource ALTER COLUMN first_stored_at SET NOT NULL;
-CREATE INDEX resource_last_updated_idx ON resource (ente, resource_type, last_updated DESC, id);
+CREATE INDEX resource_last_updated_idx ON resource (ente, resource_type, last_updated, id);
 CREATE INDEX resource_first_stored_idx ON resource (ente, resource_type, first_stored_at);
 
 -- Which version of the extraction rules each Ente's index was built with; a newer engine rebuilds

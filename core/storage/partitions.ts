@@ -43,7 +43,7 @@ export interface RegisterEnteOptions {
 
 async function relationExists(tx: SqlExecutor, name: string): Promise<boolean> {
   const exists = await tx.query('SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = $1 AND n.nspname = current_schema()', [name]);
-  return exists.rowCount > 0;
+  return exists.rows.length > 0;
 }
 
 /**
@@ -63,14 +63,14 @@ export async function registerEnte(db: Db, ente: EnteConfig, options: RegisterEn
       `INSERT INTO ente (code, name, type, search_index_version) VALUES ($1, $2, $3, $4)
        ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, type = EXCLUDED.type`,
       // A new Ente has nothing to index: its (empty) index is current.
-      [ente.code, ente.name, ente.type ?? null, known.rowCount > 0 ? 0 : SEARCH_INDEX_VERSION],
+      [ente.code, ente.name, ente.type ?? null, known.rows.length > 0 ? 0 : SEARCH_INDEX_VERSION],
     );
     for (const table of PARTITIONED_TABLES) {
       const name = partitionName(table, ente.code);
       if (await relationExists(tx, name)) continue;
       if (table === 'inbox') {
         const stranded = await tx.query('SELECT 1 FROM inbox_unassigned WHERE ente = $1 LIMIT 1', [ente.code]);
-        if (stranded.rowCount > 0) {
+        if (stranded.rows.length > 0) {
           await tx.query(`CREATE TEMP TABLE moving_inbox ON COMMIT DROP AS SELECT * FROM inbox_unassigned WHERE ente = '${ente.code}'`);
           await tx.query('DELETE FROM inbox_unassigned WHERE ente = $1', [ente.code]);
           await tx.query(`CREATE TABLE ${quoteIdent(name)} PARTITION OF inbox FOR VALUES IN ('${ente.code}')`);
@@ -125,7 +125,7 @@ export async function listEnti(db: SqlExecutor): Promise<EnteRow[]> {
 }
 
 export async function enteExists(db: SqlExecutor, code: string): Promise<boolean> {
-  return (await db.query('SELECT 1 FROM ente WHERE code = $1', [code])).rowCount > 0;
+  return (await db.query('SELECT 1 FROM ente WHERE code = $1', [code])).rows.length > 0;
 }
 
 export interface PartitionInfo {

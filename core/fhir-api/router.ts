@@ -160,10 +160,10 @@ export function createFhirRouter(deps: FhirRouterDeps): Router {
     const { included, truncated } = await revIncludes(query.revIncludes, matches, enti);
 
     const link = (cursor?: string) => {
-      const search = new URLSearchParams(query.params);
-      if (query.count !== DEFAULT_COUNT) search.set('_count', String(query.count));
-      if (cursor) search.set('_cursor', cursor);
-      const text = search.toString();
+      const linkParams = new URLSearchParams(query.params);
+      if (query.count !== DEFAULT_COUNT) linkParams.set('_count', String(query.count));
+      if (cursor) linkParams.set('_cursor', cursor);
+      const text = linkParams.toString();
       return `${where.base}${where.path}${text ? `?${text}` : ''}`;
     };
     const last = matches[matches.length - 1];

@@ -4,74 +4,18 @@
  * Test plugins (a second Ente's ADT, a lab report producing a Composition and a DocumentReference, and a
  * mapping that points into another Ente) live in a temporary plugins folder.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../../core/config/index.ts';
-import { deterministicId } from '../../core/mapping/functions/identity.ts';
 import type { FhirResource } from '../../core/storage/index.ts';
 import { postMessage, startTestEngine, waitForFinal, type TestEngine } from '../support/engine.ts';
 import { STORAGE_KINDS } from '../support/storage.ts';
+import { ADT_A01 as ADT, oru, PATIENT_ID_IN_B, withControlId, writeDemoPlugins } from './support/demo-plugins.ts';
 import { CF_ROSSI, CF_SYSTEM } from './support/fixtures.ts';
 import { ENTE_A, ENTE_B, getJson, outcomeCode, serveEngineWithTokens, type TokenServer } from './support/tokens.ts';
 
 interface Bundle {
   entry: Array<{ fullUrl: string; resource: FhirResource; search: { mode: string } }>;
-}
-
-const ADT = readFileSync(path.join(REPO_ROOT, 'plugins', 'asst-demo-nord-adt', 'samples', 'adt-a01.hl7'), 'utf8');
-const withControlId = (raw: string, id: string) => raw.replace(/\|(MSG-[A-Z0-9-]+)\|P\|/, `|${id}|P|`);
-const oru = (controlId: string, reportId: string) => [
-  `MSH|^~\\&|LAB_DEMO|DEMO|CDR|REGIONE_LOMBARDIA|20240312103000||ORU^R01^ORU_R01|${controlId}|P|2.5|||AL|NE||UNICODE UTF-8`,
-  'PID|1||PZ0000123^^^DEMO^PI~RSSMRA80A01H501U^^^MEF^NNITA||ROSSI^MARIO^^^^^L||19800101|M',
-  `OBR|1|ORD-${reportId}|${reportId}|11502-2^Referto di laboratorio^LN|||20240312090000`,
-  'OBX|1|NM|718-7^Hemoglobin^LN||13.2|g/dL|||||F|||20240312093000',
-  'OBX|2|NM|2345-7^Glucose^LN||92|mg/dL|||||F|||20240312093000',
-  '',
-].join('\r');
-
-const LAB_MAPPING = `(
-  $pid := PID[0];
-  $obr := OBR[0];
-  $localId := $pid.F3[C5 in ['PI', 'MR', 'PT']][0].C1;
-  $cf := $pid.F3[C5 = 'NNITA'][0].C1;
-  /* The Patient the ADT feed of the same Ente stored: referenced, not repeated. */
-  $patient := $localId ? $reference('Patient', $idSystem('patientLocalId'), $localId) : $reference('Patient', $idSystem('codiceFiscale'), $cf);
-  $docId := $obr.F3[0].C1;
-  $loinc := function($code) { { 'coding': [{ 'system': 'http://loinc.org', 'code': $code }] } };
-  $observations := $append([], OBX.{
-    'resourceType': 'Observation', 'id': $resourceId('Observation', $docId, F1[0].C1), 'status': 'final',
-    'code': { 'coding': [{ 'system': 'http://loinc.org', 'code': F3[0].C1, 'display': F3[0].C2 }] },
-    'subject': $patient, 'effectiveDateTime': $dateTime(F14[0].C1),
-    'valueQuantity': { 'value': $number(F5[0].C1), 'unit': F6[0].C1 }
-  });
-  $obsRefs := $observations.{ 'reference': 'Observation/' & id };
-  $report := {
-    'resourceType': 'DiagnosticReport', 'id': $resourceId('DiagnosticReport', $docId), 'status': 'final', 'code': $loinc('11502-2'),
-    'subject': $patient, 'effectiveDateTime': $dateTime($obr.F7[0].C1), 'result': $obsRefs
-  };
-  $composition := {
-    'resourceType': 'Composition', 'id': $resourceId('Composition', $docId), 'status': 'final', 'type': $loinc('11502-2'),
-    'subject': $patient, 'date': $dateTime(MSH[0].F7[0].C1), 'title': 'Referto di Laboratorio',
-    'author': [{ 'reference': 'Organization/ente-' & $ente }], 'custodian': { 'reference': 'Organization/ente-' & $ente },
-    'section': [{ 'title': 'Esami', 'entry': $append([{ 'reference': 'DiagnosticReport/' & $report.id }], $obsRefs) }]
-  };
-  $documentReference := {
-    'resourceType': 'DocumentReference', 'id': $resourceId('DocumentReference', $docId), 'status': 'current', 'type': $loinc('11502-2'),
-    'subject': $patient, 'date': $dateTime(MSH[0].F7[0].C1),
-    'content': [{ 'attachment': { 'contentType': 'application/pdf', 'title': 'Referto ' & $docId } }],
-    'context': { 'related': [{ 'reference': 'Composition/' & $composition.id }] }
-  };
-  { 'resourceType': 'Bundle', 'type': 'collection', 'entry': $append($observations, [$report, $composition, $documentReference]).{ 'resource': $ } }
-)`;
-
-/** The Patient id Ente B's ADT mapping gives ROSSI MARIO (local id PZ0000123 under B's patient-id OID). */
-const PATIENT_ID_IN_B = deterministicId(ENTE_B, 'Patient', ['urn:oid:2.16.840.1.113883.2.9.2.30902.4.1', 'PZ0000123']);
-
-function writePlugin(dir: string, id: string, ente: string, routes: Array<{ match: string; mapping: string }>, files: Record<string, string> = {}): void {
-  mkdirSync(path.join(dir, id), { recursive: true });
-  writeFileSync(path.join(dir, id, 'plugin.json'), JSON.stringify({ id, version: '1.0.0', ente, format: 'hl7v2', routes }, null, 2));
-  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, id, name), text);
 }
 
 describe.each(STORAGE_KINDS)('CDR read path end to end on %s', (kind) => {
@@ -87,15 +31,8 @@ describe.each(STORAGE_KINDS)('CDR read path end to end on %s', (kind) => {
 
   beforeAll(async () => {
     pluginsDir = mkdtempSync(path.join(os.tmpdir(), 'cdr-fhir-plugins-'));
-    cpSync(path.join(REPO_ROOT, 'plugins', 'asst-demo-nord-adt'), path.join(pluginsDir, 'asst-demo-nord-adt'), { recursive: true });
-    writePlugin(pluginsDir, 'test-brianza-adt', ENTE_B, [{ match: 'ADT^A01', mapping: 'hl7v2/adt/patient-encounter.jsonata' }]);
-    writePlugin(pluginsDir, 'test-nord-lab', ENTE_A, [{ match: 'ORU^R01', mapping: './lab-document.jsonata' }], { 'lab-document.jsonata': LAB_MAPPING });
-    writePlugin(pluginsDir, 'test-brianza-lab', ENTE_B, [{ match: 'ORU^R01', mapping: './lab-document.jsonata' }], { 'lab-document.jsonata': LAB_MAPPING });
-    writePlugin(pluginsDir, 'test-nord-leaky', ENTE_A, [{ match: 'ORU^R01', mapping: './leaky.jsonata' }], {
-      'leaky.jsonata': `{ 'resourceType': 'Observation', 'id': $resourceId('Observation', OBR[0].F3[0].C1), 'status': 'final',
-        'code': { 'text': 'points at a patient of another Ente' }, 'subject': { 'reference': 'Patient/${PATIENT_ID_IN_B}' } }`,
-    });
-    // Validation off: the test mappings are not written against the RL profiles; the store path is what is tested.
+    writeDemoPlugins(pluginsDir);
+    // No validator: the store and read paths are under test (the demo server runs with it).
     t = await startTestEngine(kind, { pluginsDir }, { validator: null });
     api = await serveEngineWithTokens(t.engine);
   });

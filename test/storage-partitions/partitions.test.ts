@@ -5,7 +5,7 @@ import { newMessageId } from '../../core/common/ids.ts';
 import { createLogger } from '../../core/common/logger.ts';
 import { errorHandler } from '../../core/server/http-errors.ts';
 import {
-  applyRetention, DeadLetterRepository, InboxRepository, partitionName, partitionStats, PARTITIONED_TABLES, reindexEnte, registerEnte, registerEnti,
+  applyRetention, DeadLetterRepository, InboxRepository, partitionName, PARTITIONED_TABLES, reindexEnte, registerEnte, registerEnti,
   ResourceStore, RetentionJob, SEARCH_INDEX_VERSION, type RetentionPolicy,
 } from '../../core/storage/index.ts';
 import { openTestDb, STORAGE_KINDS, type TestDb } from '../support/storage.ts';

@@ -41,14 +41,14 @@ export interface TokenServer {
 }
 
 /** Serves an express app on a free port. */
-export async function serve(app: express.Express): Promise<TokenServer> {
+export async function serve(app: express.Express, port = 0): Promise<TokenServer> {
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(0, () => resolve(s));
+    const s = app.listen(port, () => resolve(s));
     s.once('error', reject);
   });
-  const { port } = server.address() as AddressInfo;
+  const address = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${address.port}`,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -57,12 +57,12 @@ export async function serve(app: express.Express): Promise<TokenServer> {
 }
 
 /** The engine's own routes (mountRoutes), authenticated with the test tokens before the engine's admin token. */
-export async function serveEngineWithTokens(engine: Engine, tokens: Record<string, Principal> = TEST_TOKENS): Promise<TokenServer> {
+export async function serveEngineWithTokens(engine: Engine, tokens: Record<string, Principal> = TEST_TOKENS, port = 0): Promise<TokenServer> {
   const app = express();
   app.disable('x-powered-by');
   mountRoutes(app, { ...engine.context, auth: new StaticTokenAuthenticator(tokens, engine.context.auth) });
   app.use(errorHandler(createLogger('test', 'silent')));
-  return serve(app);
+  return serve(app, port);
 }
 
 export async function getJson<T = Record<string, unknown>>(url: string, token?: string): Promise<{ status: number; body: T; headers: Headers }> {

@@ -1,5 +1,5 @@
 import type { SqlExecutor, SqlParam } from '../storage/db.ts';
-import { DATE_PARAMS } from '../storage/search-index.ts';
+import { DATE_PARAMS, PATIENT_PARAMS } from '../storage/search-index.ts';
 import type { FhirResource } from '../storage/types.ts';
 import type { CursorKey } from './cursor.ts';
 import type { DateComparison, RevInclude, SearchFilter, SearchQuery, TokenValue } from './search-params.ts';
@@ -95,7 +95,8 @@ function instantClause(column: string, values: DateComparison[], p: Params): str
   return `(${alternatives.join(' OR ')})`;
 }
 
-function filterClause(filter: SearchFilter, enti: string, type: string, p: Params): string {
+/** `enti` binds the perimeter array on first use. */
+function filterClause(filter: SearchFilter, enti: () => string, type: string, p: Params): string {
   switch (filter.kind) {
     case 'id':
       return `r.id = ANY(${p.add(filter.ids)}::text[])`;
@@ -104,25 +105,25 @@ function filterClause(filter: SearchFilter, enti: string, type: string, p: Param
     case 'token':
       return `(r.ente, r.resource_type, r.id) IN (
         SELECT t.ente, t.resource_type, t.id FROM search_token t
-        WHERE t.ente = ANY(${enti}) AND t.resource_type = ${type} AND t.param = ${p.add(filter.param)} AND ${tokenClause('t', filter.values, p)})`;
+        WHERE t.ente = ANY(${enti()}) AND t.resource_type = ${type} AND t.param = ${p.add(filter.param)} AND ${tokenClause('t', filter.values, p)})`;
     case 'reference': {
       const alternatives = filter.targets.map((target) =>
         `(${target.type ? `l.target_type = ${p.add(target.type)} AND ` : ''}l.target_id = ${p.add(target.id)})`);
       return `(r.ente, r.resource_type, r.id) IN (
         SELECT l.ente, l.resource_type, l.id FROM search_reference l
-        WHERE l.ente = ANY(${enti}) AND l.resource_type = ${type} AND l.param = ANY(${p.add(filter.params)}::text[]) AND (${alternatives.join(' OR ')}))`;
+        WHERE l.ente = ANY(${enti()}) AND l.resource_type = ${type} AND l.param = ANY(${p.add(filter.params)}::text[]) AND (${alternatives.join(' OR ')}))`;
     }
     case 'chain':
       // The referenced Patient is looked up in the same partition as the referring resource (t.ente = l.ente).
       return `(r.ente, r.resource_type, r.id) IN (
         SELECT l.ente, l.resource_type, l.id FROM search_token t
         JOIN search_reference l ON l.ente = t.ente AND l.target_type = 'Patient' AND l.target_id = t.id
-        WHERE t.ente = ANY(${enti}) AND t.resource_type = 'Patient' AND t.param = 'identifier' AND ${tokenClause('t', filter.values, p)}
+        WHERE t.ente = ANY(${enti()}) AND t.resource_type = 'Patient' AND t.param = 'identifier' AND ${tokenClause('t', filter.values, p)}
           AND l.resource_type = ${type} AND l.param = ANY(${p.add(filter.params)}::text[]))`;
     case 'date':
       return `(r.ente, r.resource_type, r.id) IN (
         SELECT d.ente, d.resource_type, d.id FROM search_date d
-        WHERE d.ente = ANY(${enti}) AND d.resource_type = ${type} AND d.param = ${p.add(filter.param)} AND ${dateClause('d.low', 'd.high', filter.values, p)})`;
+        WHERE d.ente = ANY(${enti()}) AND d.resource_type = ${type} AND d.param = ${p.add(filter.param)} AND ${dateClause('d.low', 'd.high', filter.values, p)})`;
   }
 }
 
@@ -171,9 +172,12 @@ export class FhirRepository {
   async search(query: SearchQuery, enti: string[], after: CursorKey | undefined): Promise<{ matches: MatchRow[]; hasMore: boolean }> {
     if (enti.length === 0) return { matches: [], hasMore: false };
     const p = new Params();
-    const entiParam = `${p.add(enti)}::text[]`;
+    // Bound once, when first used: a parameter no clause references has no type PostgreSQL can infer.
+    let entiArray: string | undefined;
+    const entiParam = () => (entiArray ??= `${p.add(enti)}::text[]`);
     const typeParam = p.add(query.type);
-    const where = [`r.ente = ANY(${entiParam})`, `r.resource_type = ${typeParam}`];
+    // One Ente: plain equality, so the (ente, resource_type, last_updated, id) index also gives the page order.
+    const where = [enti.length === 1 ? `r.ente = ${p.add(enti[0]!)}` : `r.ente = ANY(${entiParam()})`, `r.resource_type = ${typeParam}`];
     for (const filter of query.filters) where.push(filterClause(filter, entiParam, typeParam, p));
     if (after) where.push(`(r.last_updated, r.ente, r.id) < (${p.add(after.lastUpdated)}::timestamptz, ${p.add(after.ente)}, ${p.add(after.id)})`);
     const limit = p.add(query.count + 1);
@@ -201,7 +205,9 @@ export class FhirRepository {
     const specClauses = specs.map((s) => {
       const parts = ['true'];
       if (s.sourceType) parts.push(`l.resource_type = ${p.add(s.sourceType)}`);
-      if (s.param) parts.push(`l.param = ${p.add(s.param)}`);
+      // Type:patient also matches a subject that is a Patient (the index stores that row once, as subject).
+      if (s.param === 'patient') parts.push(`l.param = ANY(${p.add([...PATIENT_PARAMS])}::text[]) AND l.target_type = 'Patient'`);
+      else if (s.param) parts.push(`l.param = ${p.add(s.param)}`);
       if (s.targetType) parts.push(`l.target_type = ${p.add(s.targetType)}`);
       return `(${parts.join(' AND ')})`;
     });

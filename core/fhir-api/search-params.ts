@@ -1,4 +1,4 @@
-import { DATE_PARAMS, REFERENCE_PARAMS, type ReferenceParam } from '../storage/search-index.ts';
+import { DATE_PARAMS, PATIENT_PARAMS, REFERENCE_PARAMS, type ReferenceParam } from '../storage/search-index.ts';
 import { fhirDateRange, DEFAULT_TIME_ZONE, type DateRange } from '../storage/fhir-date-range.ts';
 import { FhirError } from './outcome.ts';
 import { equivalentSystems } from './system-aliases.ts';
@@ -58,14 +58,14 @@ export interface SearchQuery {
 
 const TOKEN_PARAMS = ['identifier', 'code', 'type'] as const;
 const CHAINS: Record<string, ReferenceParam[]> = {
-  'patient.identifier': ['patient'],
+  'patient.identifier': [...PATIENT_PARAMS],
   'subject.identifier': ['subject'],
   'subject:Patient.identifier': ['subject'],
 };
 /** Reference parameters accepted as search filters, and the types they apply to (undefined = any). */
 const REFERENCE_FILTERS: Record<string, { params: ReferenceParam[]; types?: string[]; targetType?: string }> = {
   subject: { params: ['subject'] },
-  patient: { params: ['patient'], targetType: 'Patient' },
+  patient: { params: [...PATIENT_PARAMS], targetType: 'Patient' },
   encounter: { params: ['encounter'], targetType: 'Encounter' },
   entry: { params: ['entry'], types: ['Composition'] },
   related: { params: ['related'], types: ['DocumentReference'] },

@@ -227,7 +227,9 @@ export class ResourceStore {
           throw new StoreError('another transaction created one of these resources at the same time; retrying', { code: 'STORE_CONFLICT', kind: 'transient' });
         }
       }
-      await writeSearchIndex(tx, upserts.map((p) => ({ ente: p.ente, resourceType: p.resourceType, id: p.id, resource: JSON.parse(p.json) as FhirResource })));
+      await writeSearchIndex(tx, upserts.map((p) => ({
+        ente: p.ente, resourceType: p.resourceType, id: p.id, resource: JSON.parse(p.json) as FhirResource, existed: p.existedInDb,
+      })));
     }
     // Out-of-order arrivals only advance the version counter of the current row.
     const seqOnly = [...pending.values()].filter((p) => p.dirty && !p.json);

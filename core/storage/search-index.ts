@@ -20,6 +20,8 @@ export const TOKEN_PARAMS = {
 /** Reference parameters. subject/patient/encounter are top-level elements of any type. */
 export const REFERENCE_PARAMS = ['subject', 'patient', 'encounter', 'entry', 'related'] as const;
 export type ReferenceParam = (typeof REFERENCE_PARAMS)[number];
+/** The index rows a `patient` search reads: a `patient` element, or a `subject` that points to a Patient. */
+export const PATIENT_PARAMS: readonly ReferenceParam[] = ['patient', 'subject'];
 
 /** Date parameters per resource type (FHIR R4 "clinical-date" `date` plus a few type-specific ones). */
 export const DATE_PARAMS: Record<string, Record<string, readonly string[]>> = {
@@ -113,11 +115,9 @@ export function extractSearchEntries(resource: FhirResource, timeZone = DEFAULT_
     if (!target) return;
     references.set(`${param}\u0000${target.type}\u0000${target.id}`, { param, targetType: target.type, targetId: target.id });
   };
-  for (const value of asArray(resource.subject)) {
-    addReference('subject', value);
-    // FHIR's `patient` parameter is the subject when the subject is a Patient.
-    if (isObject(value) && typeof value.reference === 'string' && value.reference.startsWith('Patient/')) addReference('patient', value);
-  }
+  // FHIR's `patient` parameter also covers a subject that is a Patient: queries read both params
+  // (PATIENT_PARAMS) rather than the index storing the row twice.
+  for (const value of asArray(resource.subject)) addReference('subject', value);
   for (const value of asArray(resource.patient)) addReference('patient', value);
   for (const value of asArray(resource.encounter)) addReference('encounter', value);
   if (resource.resourceType === 'Composition') {
@@ -151,15 +151,19 @@ export interface IndexedResource {
   resourceType: string;
   id: string;
   resource: FhirResource;
+  /** false when the resource is new: it has no index rows to delete. */
+  existed?: boolean;
 }
 
 /**
- * Replaces the index rows of the given current resources (same transaction as the write). Six
- * statements whatever the batch size: delete the old rows of each table, insert the new ones.
+ * Replaces the index rows of the given current resources (same transaction as the write). At most six
+ * statements whatever the batch size: delete the old rows of each table (skipped when every resource
+ * is new), insert the new ones.
  */
 export async function writeSearchIndex(tx: SqlExecutor, resources: IndexedResource[]): Promise<void> {
   if (resources.length === 0) return;
-  const keys = [resources.map((r) => r.ente), resources.map((r) => r.resourceType), resources.map((r) => r.id)];
+  const replaced = resources.filter((r) => r.existed !== false);
+  const keys = [replaced.map((r) => r.ente), replaced.map((r) => r.resourceType), replaced.map((r) => r.id)];
   const tokens: Array<Record<string, string>> = [];
   const references: Array<Record<string, string>> = [];
   const dates: Array<Record<string, string>> = [];
@@ -170,7 +174,7 @@ export async function writeSearchIndex(tx: SqlExecutor, resources: IndexedResour
     for (const ref of entries.references) references.push({ ...owner, param: ref.param, target_type: ref.targetType, target_id: ref.targetId });
     for (const d of entries.dates) dates.push({ ...owner, param: d.param, low: d.low, high: d.high });
   }
-  for (const table of ['search_token', 'search_reference', 'search_date']) {
+  for (const table of replaced.length > 0 ? ['search_token', 'search_reference', 'search_date'] : []) {
     await tx.query(
       `DELETE FROM ${table} t USING unnest($1::text[], $2::text[], $3::text[]) AS k(ente, resource_type, id)
        WHERE t.ente = k.ente AND t.resource_type = k.resource_type AND t.id = k.id`,

@@ -2,8 +2,9 @@
  * Measures the FHIR search path on a few hundred thousand resources, in a throw-away database that is
  * dropped at the end. Not part of `npm test` (no .test.ts); run by hand, once:
  *
- *   node --import tsx test/fhir-api/bench-search.ts [patientsPerEnte=10000]
+ *   node --import tsx test/fhir-api/bench-search.ts [patientsPerEnte=10000] [--keep]
  *
+ * --keep leaves the database (its name is printed) for EXPLAIN; drop it by hand afterwards.
  * Each patient gets one lab document (8 resources: Patient, Encounter, 2 Observations, Condition,
  * DiagnosticReport, Composition, DocumentReference) in each of 3 Enti.
  */
@@ -14,7 +15,8 @@ import { adminDatabaseUrl, adminQuery, withDatabase } from '../support/postgres.
 import { clinicalDocument, storeRequest } from './support/fixtures.ts';
 
 const ENTI = ['030901', '030902', '030903'];
-const patientsPerEnte = Number(process.argv[2] ?? 10_000);
+const patientsPerEnte = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 10_000);
+const keep = process.argv.includes('--keep');
 const cf = (i: number) => `TSTPAZ${String(i).padStart(10, '0')}`;
 const day = (i: number) => new Date(Date.UTC(2023, 0, 1) + (i % 700) * 86_400_000).toISOString().slice(0, 10);
 
@@ -112,7 +114,8 @@ async function main(): Promise<void> {
     console.log(plan.rows.map((r) => r['QUERY PLAN']).join('\n'));
   } finally {
     await db.close();
-    await adminQuery(adminDatabaseUrl(), `DROP DATABASE IF EXISTS ${database}`);
+    if (keep) process.stderr.write(`kept database ${database}\n`);
+    else await adminQuery(adminDatabaseUrl(), `DROP DATABASE IF EXISTS ${database}`);
   }
 }
 

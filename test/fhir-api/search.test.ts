@@ -125,6 +125,10 @@ describe.each(STORAGE_KINDS)('FHIR read and search on %s', (kind) => {
     expect(matches(observations.body)).toEqual(keys(...rossiA.observations));
     expect(includes(observations.body)).toEqual(keys(rossiA.composition));
 
+    // Type:patient also finds resources whose subject is the Patient.
+    const byPatient = await get(`/fhir/${ENTE_A}/Patient?identifier=${q(`${CF_SYSTEM}|${CF_ROSSI}`)}&_revinclude=Observation:patient`);
+    expect(includes(byPatient.body)).toEqual(keys(...rossiA.observations));
+
     const nested = await get(`/fhir/${ENTE_A}/Condition?${rossi}&_revinclude=Composition:entry&_revinclude:iterate=DocumentReference:related`);
     expect(matches(nested.body)).toEqual(keys(rossiA.condition));
     expect(includes(nested.body)).toEqual(keys(rossiA.composition, rossiA.documentReference));

@@ -15,13 +15,14 @@ describe('search index extraction', () => {
     expect(normalizeSystem('urn:oid:1.2.3')).toBe('1.2.3');
   });
 
-  test('references: subject doubles as patient; Composition entries at every section depth; DocumentReference related', () => {
+  test('references: subject, patient, encounter; Composition entries at every section depth; DocumentReference related', () => {
     const obs = extractSearchEntries(doc.observations[0]!).references;
     expect(obs).toEqual([
       { param: 'subject', targetType: 'Patient', targetId: doc.patient.id },
-      { param: 'patient', targetType: 'Patient', targetId: doc.patient.id },
       { param: 'encounter', targetType: 'Encounter', targetId: doc.encounter.id },
     ]);
+    expect(extractSearchEntries({ resourceType: 'AllergyIntolerance', patient: { reference: 'Patient/p1' } }).references)
+      .toEqual([{ param: 'patient', targetType: 'Patient', targetId: 'p1' }]);
     const entries = extractSearchEntries(doc.composition).references.filter((r) => r.param === 'entry').map((r) => `${r.targetType}/${r.targetId}`);
     expect(entries.sort()).toEqual([doc.report, ...doc.observations, doc.condition].map((r) => `${r.resourceType}/${r.id}`).sort());
     expect(extractSearchEntries(doc.documentReference).references).toContainEqual({ param: 'related', targetType: 'Composition', targetId: doc.composition.id });

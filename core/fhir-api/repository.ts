@@ -95,40 +95,90 @@ function instantClause(column: string, values: DateComparison[], p: Params): str
   return `(${alternatives.join(' OR ')})`;
 }
 
-/** `enti` binds the perimeter array on first use. */
-function filterClause(filter: SearchFilter, enti: () => string, type: string, p: Params): string {
+/** A filter answered by an index table: its FROM, the alias whose (ente, resource_type, id) match, its conditions. */
+interface IndexFilter {
+  rank: number;
+  from: string;
+  owner: string;
+  conditions: string[];
+}
+
+/**
+ * `enti` binds the perimeter array on first use. Filters on the resource row itself come back as a
+ * string; filters on an index table as an IndexFilter, combined by candidateSql.
+ */
+function filterClause(filter: SearchFilter, enti: () => string, type: string, p: Params, a: string): string | IndexFilter {
   switch (filter.kind) {
     case 'id':
       return `r.id = ANY(${p.add(filter.ids)}::text[])`;
     case 'lastUpdated':
       return instantClause('r.last_updated', filter.values, p);
     case 'token':
-      return `(r.ente, r.resource_type, r.id) IN (
-        SELECT t.ente, t.resource_type, t.id FROM search_token t
-        WHERE t.ente = ANY(${enti()}) AND t.resource_type = ${type} AND t.param = ${p.add(filter.param)} AND ${tokenClause('t', filter.values, p)})`;
+      return {
+        rank: filter.param === 'identifier' ? 2 : 3,
+        from: `search_token ${a}`,
+        owner: a,
+        conditions: [`${a}.ente = ANY(${enti()})`, `${a}.resource_type = ${type}`, `${a}.param = ${p.add(filter.param)}`, tokenClause(a, filter.values, p)],
+      };
     case 'reference': {
       const alternatives = filter.targets.map((target) =>
-        `(${target.type ? `l.target_type = ${p.add(target.type)} AND ` : ''}l.target_id = ${p.add(target.id)})`);
-      return `(r.ente, r.resource_type, r.id) IN (
-        SELECT l.ente, l.resource_type, l.id FROM search_reference l
-        WHERE l.ente = ANY(${enti()}) AND l.resource_type = ${type} AND l.param = ANY(${p.add(filter.params)}::text[]) AND (${alternatives.join(' OR ')}))`;
+        `(${target.type ? `${a}.target_type = ${p.add(target.type)} AND ` : ''}${a}.target_id = ${p.add(target.id)})`);
+      return {
+        rank: 1,
+        from: `search_reference ${a}`,
+        owner: a,
+        conditions: [`${a}.ente = ANY(${enti()})`, `${a}.resource_type = ${type}`, `${a}.param = ANY(${p.add(filter.params)}::text[])`, `(${alternatives.join(' OR ')})`],
+      };
     }
     case 'chain':
-      // The referenced Patient is looked up in the same partition as the referring resource (t.ente = l.ente).
-      return `(r.ente, r.resource_type, r.id) IN (
-        SELECT l.ente, l.resource_type, l.id FROM search_token t
-        JOIN search_reference l ON l.ente = t.ente AND l.target_type = 'Patient' AND l.target_id = t.id
-        WHERE t.ente = ANY(${enti()}) AND t.resource_type = 'Patient' AND t.param = 'identifier' AND ${tokenClause('t', filter.values, p)}
-          AND l.resource_type = ${type} AND l.param = ANY(${p.add(filter.params)}::text[]))`;
+      // The referenced Patient is looked up in the same partition as the referring resource (p.ente = l.ente).
+      return {
+        rank: 0,
+        from: `search_reference ${a} JOIN search_token ${a}p ON ${a}p.ente = ${a}.ente AND ${a}p.resource_type = 'Patient' AND ${a}p.id = ${a}.target_id`,
+        owner: a,
+        conditions: [
+          `${a}.ente = ANY(${enti()})`, `${a}.resource_type = ${type}`, `${a}.param = ANY(${p.add(filter.params)}::text[])`, `${a}.target_type = 'Patient'`,
+          `${a}p.param = 'identifier'`, tokenClause(`${a}p`, filter.values, p),
+        ],
+      };
     case 'date':
-      return `(r.ente, r.resource_type, r.id) IN (
-        SELECT d.ente, d.resource_type, d.id FROM search_date d
-        WHERE d.ente = ANY(${enti()}) AND d.resource_type = ${type} AND d.param = ${p.add(filter.param)} AND ${dateClause('d.low', 'd.high', filter.values, p)})`;
+      return {
+        rank: 4,
+        from: `search_date ${a}`,
+        owner: a,
+        conditions: [`${a}.ente = ANY(${enti()})`, `${a}.resource_type = ${type}`, `${a}.param = ${p.add(filter.param)}`, dateClause(`${a}.low`, `${a}.high`, filter.values, p)],
+      };
   }
 }
 
+export interface FhirRepositoryOptions {
+  /** Matches up to which a filtered search reads the matching rows by key (above: ordered walk). */
+  candidateLimit?: number;
+  /** Rows of the most selective index filter beyond which the narrow form is abandoned. */
+  driverLimit?: number;
+}
+
+/**
+ * The index filters as SQL over index tables only: the most selective kind (chain, reference,
+ * identifier, code/type, date) drives, the others are checked per row of it through the owner indexes.
+ */
+function splitFilters(filters: IndexFilter[]): { driver: IndexFilter; checks: (alias: string) => string[] } {
+  const [driver, ...others] = [...filters].sort((x, y) => x.rank - y.rank);
+  return {
+    driver: driver!,
+    checks: (d) => others.map((f) =>
+      `EXISTS (SELECT 1 FROM ${f.from} WHERE ${f.owner}.ente = ${d}.ente AND ${f.owner}.resource_type = ${d}.resource_type AND ${f.owner}.id = ${d}.id AND ${f.conditions.join(' AND ')})`),
+  };
+}
+
 export class FhirRepository {
-  constructor(private readonly db: SqlExecutor) {}
+  private readonly candidateLimit: number;
+  private readonly driverLimit: number;
+
+  constructor(private readonly db: SqlExecutor, options: FhirRepositoryOptions = {}) {
+    this.candidateLimit = options.candidateLimit ?? 2000;
+    this.driverLimit = options.driverLimit ?? 50_000;
+  }
 
   async registeredEnti(): Promise<string[]> {
     const result = await this.db.query<{ code: string }>('SELECT code FROM ente ORDER BY code');
@@ -178,16 +228,52 @@ export class FhirRepository {
     const typeParam = p.add(query.type);
     // One Ente: plain equality, so the (ente, resource_type, last_updated, id) index also gives the page order.
     const where = [enti.length === 1 ? `r.ente = ${p.add(enti[0]!)}` : `r.ente = ANY(${entiParam()})`, `r.resource_type = ${typeParam}`];
-    for (const filter of query.filters) where.push(filterClause(filter, entiParam, typeParam, p));
+    const indexFilters: IndexFilter[] = [];
+    query.filters.forEach((filter, i) => {
+      const clause = filterClause(filter, entiParam, typeParam, p, `x${i}`);
+      if (typeof clause === 'string') where.push(clause);
+      else indexFilters.push(clause);
+    });
     if (after) where.push(`(r.last_updated, r.ente, r.id) < (${p.add(after.lastUpdated)}::timestamptz, ${p.add(after.ente)}, ${p.add(after.id)})`);
     const limit = p.add(query.count + 1);
-    const result = await this.db.query<{ ente: string; resource_type: string; id: string; resource: FhirResource; lu: string }>(
-      `SELECT r.ente, r.resource_type, r.id, r.resource, ${LAST_UPDATED_TEXT} AS lu FROM resource r
-       WHERE ${where.join('\n         AND ')}
-       ORDER BY r.last_updated DESC, r.ente DESC, r.id DESC
-       LIMIT ${limit}`,
-      p.values,
-    );
+    const select = `r.ente, r.resource_type, r.id, r.resource, ${LAST_UPDATED_TEXT} AS lu`;
+    const order = 'ORDER BY r.last_updated DESC, r.ente DESC, r.id DESC';
+    type Row = { ente: string; resource_type: string; id: string; resource: FhirResource; lu: string };
+    let result: { rows: Row[] };
+    if (indexFilters.length === 0) {
+      // No filter on the index tables: walk the (ente, resource_type, last_updated, id) index, newest first.
+      result = await this.db.query<Row>(`SELECT ${select} FROM resource r WHERE ${where.join(' AND ')} ${order} LIMIT ${limit}`, p.values);
+    } else {
+      const { driver, checks } = splitFilters(indexFilters);
+      const d = driver.owner;
+      // Narrow searches (a patient's resources): the driver's rows are materialized first, then checked,
+      // then the resource rows read by key — cost follows the matches. Left to itself, the planner tends
+      // to walk the whole last_updated index hoping to fill the LIMIT early: seconds in a large Ente.
+      const narrow = await this.db.query<Row & { driver_count: number; candidate_count: number }>(
+        `WITH driver AS MATERIALIZED (
+           SELECT DISTINCT ${d}.ente, ${d}.resource_type, ${d}.id FROM ${driver.from} WHERE ${driver.conditions.join(' AND ')} LIMIT ${this.driverLimit + 1}),
+         candidates AS MATERIALIZED (
+           SELECT ${d}.ente, ${d}.resource_type, ${d}.id FROM driver ${d} ${checks(d).length > 0 ? `WHERE ${checks(d).join(' AND ')}` : ''} LIMIT ${this.candidateLimit + 1})
+         SELECT m.*, (SELECT count(*) FROM driver)::int AS driver_count, k.n AS candidate_count
+         FROM (SELECT count(*)::int AS n FROM candidates) k
+         LEFT JOIN LATERAL (
+           SELECT ${select} FROM candidates c JOIN resource r ON r.ente = c.ente AND r.resource_type = c.resource_type AND r.id = c.id
+           -- Too many candidates: skip the reads, the broad form below answers.
+           WHERE k.n <= ${this.candidateLimit} AND ${where.join(' AND ')} ${order} LIMIT ${limit}) m ON true`,
+        p.values,
+      );
+      const first = narrow.rows[0];
+      if (first && first.driver_count <= this.driverLimit && first.candidate_count <= this.candidateLimit) {
+        result = { rows: narrow.rows.filter((r) => r.id !== null) };
+      } else {
+        // Broad searches: matches are many, so walking newest first and checking each row fills a page soon.
+        const candidates = `SELECT ${d}.ente, ${d}.resource_type, ${d}.id FROM ${driver.from} WHERE ${[...driver.conditions, ...checks(d)].join(' AND ')}`;
+        result = await this.db.query<Row>(
+          `SELECT ${select} FROM resource r WHERE ${where.join(' AND ')} AND (r.ente, r.resource_type, r.id) IN (${candidates}) ${order} LIMIT ${limit}`,
+          p.values,
+        );
+      }
+    }
     const rows = result.rows.map((r) => ({
       ente: r.ente, type: r.resource_type, id: r.id, resource: r.resource, cursor: { lastUpdated: r.lu, ente: r.ente, id: r.id },
     }));

@@ -1,5 +1,5 @@
 import express from 'express';
-import { createFhirRouter } from '../../core/fhir-api/index.ts';
+import { createFhirRouter, FhirRepository, parseSearch } from '../../core/fhir-api/index.ts';
 import { ResourceStore, type FhirResource } from '../../core/storage/index.ts';
 import { openTestDb, STORAGE_KINDS, type TestDb } from '../support/storage.ts';
 import { CF_BIANCHI, CF_OID, CF_ROSSI, CF_SYSTEM, clinicalDocument, storeRequest, type ClinicalDocument } from './support/fixtures.ts';
@@ -163,6 +163,31 @@ describe.each(STORAGE_KINDS)('FHIR read and search on %s', (kind) => {
     expect(replayed.status).toBe(400);
     expect(outcomeCode(replayed.body)).toBe('FHIR_INVALID_CURSOR');
     expect(outcomeCode((await get(`/fhir/${ENTE_A}/Observation?_count=2&_cursor=not-a-cursor`)).body)).toBe('FHIR_INVALID_CURSOR');
+  });
+
+  test('narrow (by key) and broad (ordered walk) query forms return the same pages', async () => {
+    const narrow = new FhirRepository(t.db);
+    const broad = new FhirRepository(t.db, { candidateLimit: 1 });
+    const queries = [
+      'code=http://loinc.org|718-7,http://loinc.org|2345-7',
+      `patient.identifier=${CF_ROSSI}&date=ge2024-01-01`,
+      'date=ge2024-03-01&date=lt2024-06-01&_count=3',
+      `identifier=${CF_SYSTEM}|${CF_ROSSI},${CF_SYSTEM}|${CF_BIANCHI}`,
+    ];
+    for (const query of queries) {
+      const type = query.startsWith('identifier') ? 'Patient' : query.startsWith('date') ? 'Encounter' : 'Observation';
+      for (const enti of [[ENTE_A], [ENTE_A, ENTE_B]]) {
+        const parsed = parseSearch(type, new URLSearchParams(query));
+        const a = await narrow.search(parsed, enti, undefined);
+        const b = await broad.search(parsed, enti, undefined);
+        expect({ query, enti, ids: b.matches.map((m) => m.id), more: b.hasMore }).toEqual({ query, enti, ids: a.matches.map((m) => m.id), more: a.hasMore });
+        expect(a.matches.length).toBeGreaterThan(0);
+        if (a.hasMore) {
+          const next = await broad.search(parsed, enti, a.matches.at(-1)!.cursor);
+          expect(next.matches.map((m) => m.id)).toEqual((await narrow.search(parsed, enti, a.matches.at(-1)!.cursor)).matches.map((m) => m.id));
+        }
+      }
+    }
   });
 
   test('unknown parameters and malformed values are refused with an OperationOutcome', async () => {

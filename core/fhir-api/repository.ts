@@ -138,7 +138,8 @@ function filterClause(filter: SearchFilter, enti: () => string, type: string, p:
         owner: a,
         conditions: [
           `${a}.ente = ANY(${enti()})`, `${a}.resource_type = ${type}`, `${a}.param = ANY(${p.add(filter.params)}::text[])`, `${a}.target_type = 'Patient'`,
-          `${a}p.param = 'identifier'`, tokenClause(`${a}p`, filter.values, p),
+          // Stated for the Patient side too: the planner does not carry the Ente list across the join.
+          `${a}p.ente = ANY(${enti()})`, `${a}p.param = 'identifier'`, tokenClause(`${a}p`, filter.values, p),
         ],
       };
     case 'date':

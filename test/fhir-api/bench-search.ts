@@ -4,7 +4,8 @@
  *
  *   node --import tsx test/fhir-api/bench-search.ts [patientsPerEnte=10000] [--keep]
  *
- * --keep leaves the database (its name is printed) for EXPLAIN; drop it by hand afterwards.
+ * --keep leaves the database (its name is printed) for EXPLAIN; drop it by hand afterwards;
+ * --database NAME measures the queries again on a database kept earlier (no writes).
  * Each patient gets one lab document (8 resources: Patient, Encounter, 2 Observations, Condition,
  * DiagnosticReport, Composition, DocumentReference) in each of 3 Enti.
  */
@@ -17,6 +18,7 @@ import { clinicalDocument, storeRequest } from './support/fixtures.ts';
 const ENTI = ['030901', '030902', '030903'];
 const patientsPerEnte = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 10_000);
 const keep = process.argv.includes('--keep');
+const reuse = process.argv.includes('--database') ? process.argv[process.argv.indexOf('--database') + 1] : undefined;
 const cf = (i: number) => `TSTPAZ${String(i).padStart(10, '0')}`;
 const day = (i: number) => new Date(Date.UTC(2023, 0, 1) + (i % 700) * 86_400_000).toISOString().slice(0, 10);
 
@@ -33,8 +35,8 @@ async function timed<T>(runs: number, work: () => Promise<T>): Promise<{ medianM
 }
 
 async function main(): Promise<void> {
-  const database = `cdr_bench_${randomBytes(4).toString('hex')}`;
-  await adminQuery(adminDatabaseUrl(), `CREATE DATABASE ${database}`);
+  const database = reuse ?? `cdr_bench_${randomBytes(4).toString('hex')}`;
+  if (!reuse) await adminQuery(adminDatabaseUrl(), `CREATE DATABASE ${database}`);
   const db = new PostgresDb({ connectionString: withDatabase(adminDatabaseUrl(), database), poolSize: 4 });
   try {
     await migrate(db);
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
     const started = performance.now();
     let resources = 0;
     const batch = 50;
-    for (let i = 0; i < patientsPerEnte; i += batch) {
+    for (let i = 0; i < (reuse ? 0 : patientsPerEnte); i += batch) {
       const requests = ENTI.flatMap((ente) =>
         Array.from({ length: Math.min(batch, patientsPerEnte - i) }, (_, k) => storeRequest(ente, clinicalDocument(ente, cf(i + k), { day: day(i + k) }).all)));
       // Three Enti per round, in parallel as concurrent worker batches would be.
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
       results.push({ query: name, rows: r.last, medianMs: Math.round(r.medianMs * 10) / 10, p95Ms: Math.round(r.p95Ms * 10) / 10 });
     }
     const reindexStarted = performance.now();
-    const reindexed = await rebuildSearchIndex(db, '030901', 1000);
+    const reindexed = reuse ? 0 : await rebuildSearchIndex(db, '030901', 1000);
     const reindexSeconds = (performance.now() - reindexStarted) / 1000;
 
     const plan = await db.query<{ 'QUERY PLAN': string }>(
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
     console.log(plan.rows.map((r) => r['QUERY PLAN']).join('\n'));
   } finally {
     await db.close();
-    if (keep) process.stderr.write(`kept database ${database}\n`);
+    if (keep || reuse) process.stderr.write(`kept database ${database}\n`);
     else await adminQuery(adminDatabaseUrl(), `DROP DATABASE IF EXISTS ${database}`);
   }
 }

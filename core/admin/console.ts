@@ -12,7 +12,6 @@ import { DeadLetterDryRun } from './dry-run.ts';
 import { createAdminMessagesRouter } from './message-routes.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { createOverviewRouter } from './overview.ts';
-import { createPartitionsRouter } from './partitions.ts';
 import { createPluginsRouter } from './plugins.ts';
 import { ReprocessService } from './reprocess.ts';
 import { CONSOLE_CSP, createLoginRouter } from './sessions.ts';
@@ -49,7 +48,6 @@ export function createOperatorRouter(ctx: EngineContext): Router {
   const service = new DeadLetterService(ctx.db, ctx.deadLetters, ctx.inbox, ctx.queue, ctx.plugins);
   router.use(createDeadLettersRouter(service, ctx.auth, new DeadLetterDryRun(ctx.deadLetters, ctx.inbox, operations.processor)));
   router.use(createPluginsRouter({ plugins: ctx.plugins, reloads: operations.reloads, db: ctx.db, auth: ctx.auth }));
-  router.use(createPartitionsRouter(ctx.db));
   router.use(createAdminMessagesRouter({
     db: ctx.db, auth: ctx.auth,
     reprocess: new ReprocessService({ db: ctx.db, inbox: ctx.inbox, queue: ctx.queue, processor: operations.processor, plugins: ctx.plugins }),

@@ -10,7 +10,7 @@ export { createPublicConsoleRouter, createOperatorRouter } from './console.ts';
 export { DeadLetterDryRun, type DryRunReport, type DryRunGroup, type DryRunItem } from './dry-run.ts';
 export { ReprocessService, ReprocessError, type ReprocessPreview, type ResourcePreview } from './reprocess.ts';
 export { searchMessages, type MessageSearchFilter, type MessageSummary } from './message-search.ts';
-export { describePartitions, type PartitionView } from './partitions.ts';
 export { PluginReloadBus, type ReloadResult } from './plugin-reload.ts';
 export { buildOpenApiDocument, type OpenApiDocument } from './openapi.ts';
 export { jsonDiff, type JsonChange } from './json-diff.ts';
+export { createEntiRouter, type EntiRouterDeps } from './enti.ts';

@@ -103,9 +103,12 @@ const schemas: Record<string, Schema> = {
   PluginList: list('Plugin'),
   PluginReload: obj({ items: { type: 'array', items: ref('Plugin') }, changed: { type: 'array', items: str }, notifiedProcesses: int }),
   Partition: obj({
-    ente: str, name: str, type: nullable(str),
-    partitions: obj({ inbox: str, resource: str, resource_history: str }),
-    resources: { type: 'object', additionalProperties: int }, totalResources: int, historyVersions: int, inboxMessages: int, sizeBytes: int, lastWrite: nullable(dateTime),
+    code: str, name: str, type: nullable(str), registeredAt: dateTime,
+    partitions: {
+      type: 'array',
+      items: obj({ table: str, name: str, kind: { enum: ['local', 'foreign'] }, server: nullable(str), bytes: nullable(int) }),
+    },
+    resources: { type: 'object', additionalProperties: int }, resourceCount: int, historyCount: int, inboxCount: int, bytes: int, lastWrite: nullable(dateTime),
   }),
   PartitionList: list('Partition'),
   JsonChange: obj({ op: { enum: ['add', 'remove', 'replace'] }, path: str, before: {}, after: {} }, ['op', 'path']),

@@ -65,7 +65,30 @@ export const engineConfigSchema = z.object({
         .prefault({}),
     })
     .prefault({}),
+  /**
+   * What the periodic retention job deletes (core/storage/retention.ts). null keeps forever. Never
+   * deleted: inbox rows still received/processing, dead-lettered rows whose dead letter is open, and
+   * current resource versions (they live in `resource`, which retention does not touch).
+   */
+  retention: z
+    .object({
+      intervalMinutes: z.number().positive().default(60),
+      batchSize: z.number().int().positive().default(5000),
+      inbox: z
+        .object({
+          storedDays: z.number().positive().nullable().default(30),
+          deadLetteredDays: z.number().positive().nullable().default(180),
+        })
+        .prefault({}),
+      history: z
+        .object({
+          maxAgeDays: z.number().positive().nullable().default(null),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 });
 
 export type EngineConfig = z.infer<typeof engineConfigSchema>;
 export type EnteConfig = z.infer<typeof enteSchema>;
+export type RetentionConfig = EngineConfig['retention'];

@@ -10,8 +10,8 @@ import { FileDropWatcher, IngestService, MllpListener } from '../ingest/index.ts
 import { MessageProcessor, type ResourceValidator } from '../pipeline/index.ts';
 import { PluginRegistry } from '../plugins/index.ts';
 import { ensureRedis, ProcessingWorker, ProcessQueue, producerConnection, Reconciler, workerConnection, type OutcomeEvent } from '../queue/index.ts';
-import { DeadLetterRepository, InboxRepository, openStorage, type Db } from '../storage/index.ts';
 import { EngineMetrics } from '../metrics/index.ts';
+import { DeadLetterRepository, InboxRepository, openStorage, RetentionJob, type Db } from '../storage/index.ts';
 import { loadValidator } from '../validation/index.ts';
 import type { EngineContext } from './context.ts';
 import { mountRoutes } from './routes.ts';
@@ -122,6 +122,8 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
     olderThanMs: options.reconcileOlderThanMs ?? settings.config.queue.reconcileOlderThanMs,
   });
   if (role !== 'worker') reconciler.start();
+  const retention = role === 'worker' ? undefined : new RetentionJob({ db, policy: settings.config.retention, logger });
+  retention?.start();
 
   const adminToken = settings.adminToken ?? randomBytes(24).toString('base64url');
   if (!settings.adminToken && role !== 'worker') {
@@ -183,6 +185,7 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
     await mllp?.stop();
     reconciler.stop();
     await operations.stop();
+    await retention?.stop();
     await ingest.drain();
     await worker?.close();
     await queue.close().catch(() => undefined);

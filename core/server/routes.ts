@@ -1,5 +1,6 @@
 import type { Express } from 'express';
-import { createMessagesRouter, createOperatorRouter, createPublicConsoleRouter, createQueuesRouter, requireAuth, sessionCookieAuth } from '../admin/index.ts';
+import { createEntiRouter, createMessagesRouter, createOperatorRouter, createPublicConsoleRouter, createQueuesRouter, requireAuth, sessionCookieAuth } from '../admin/index.ts';
+import { createFhirRouter } from '../fhir-api/index.ts';
 import { createIngestRouter } from '../ingest/index.ts';
 import type { EngineContext } from './context.ts';
 import { createHealthRouter } from './health.ts';
@@ -13,4 +14,6 @@ export function mountRoutes(app: Express, ctx: EngineContext): void {
   app.use(createMessagesRouter({ inbox: ctx.inbox, deadLetters: ctx.deadLetters, queue: ctx.queue }));
   app.use(createQueuesRouter(ctx.queue, { db: ctx.db, auth: ctx.auth }));
   app.use(createOperatorRouter(ctx));
+  app.use(createEntiRouter({ db: ctx.db, retention: ctx.settings.config.retention, logger: ctx.logger }));
+  app.use(createFhirRouter({ db: ctx.db, auth: ctx.auth, logger: ctx.logger }));
 }

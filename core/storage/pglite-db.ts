@@ -24,7 +24,7 @@ export class PgliteDb implements Db {
     if (this.closed) throw classifyDbError(new Error('PGlite is closed'));
     try {
       const result = await this.pg.query<R>(sql, params);
-      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+      return { rows: result.rows, rowCount: Math.max(result.rows.length, result.affectedRows ?? 0) };
     } catch (error) {
       throw classifyDbError(error);
     }
@@ -47,7 +47,7 @@ export class PgliteDb implements Db {
           query: async <R extends Row = Row>(sql: string, params: SqlParam[] = []) => {
             try {
               const result = await inner.query<R>(sql, params);
-              return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+              return { rows: result.rows, rowCount: Math.max(result.rows.length, result.affectedRows ?? 0) };
             } catch (error) {
               throw classifyDbError(error);
             }

@@ -2,6 +2,8 @@ import { sha256Hex } from '../common/hash.ts';
 import { StoreError } from '../common/errors.ts';
 import type { Db, Row, SqlExecutor } from './db.ts';
 import { indexMessagePatients } from './message-patient.ts';
+import { assertReferencesInEnte } from './reference-guard.ts';
+import { writeSearchIndex } from './search-index.ts';
 import type { FhirResource, StoreRequest, StoreResult, StoredResource, TrailEntry, WrittenResource } from './types.ts';
 
 interface CurrentRow {
@@ -76,6 +78,7 @@ export class ResourceStore {
   }
 
   private async storeInTransaction(tx: SqlExecutor, requests: StoreRequest[]): Promise<StoreResult[]> {
+    await assertReferencesInEnte(tx, requests);
     const now = new Date().toISOString();
     const keys = new Map<string, { ente: string; type: string; id: string }>();
     for (const request of requests) {
@@ -195,22 +198,44 @@ export class ResourceStore {
     }
     const upserts = [...pending.values()].filter((p) => p.dirty && p.json);
     if (upserts.length > 0) {
-      const rows = upserts.map((p) => ({
+      const rows = (list: PendingCurrent[]) => rowsToJson(list.map((p) => ({
         ente: p.ente, resource_type: p.resourceType, id: p.id, version_id: p.versionId, version_seq: p.versionSeq,
         last_updated: p.lastUpdated, source_time: p.sourceTime ? p.sourceTime.toISOString() : null, message_id: p.messageId,
         producer_hash: p.producerHash, content_hash: p.contentHash, json: p.json,
-      }));
-      await tx.query(
-        `INSERT INTO resource (ente, resource_type, id, version_id, version_seq, last_updated, source_time, message_id, producer_hash, content_hash, resource)
-         SELECT ente, resource_type, id, version_id, version_seq, last_updated, source_time, message_id, producer_hash, content_hash, resource
-         FROM json_to_recordset($1::json) AS x(ente text, resource_type text, id text, version_id int, version_seq int, last_updated timestamptz,
-           source_time timestamptz, message_id uuid, producer_hash text, content_hash text, resource jsonb)
-         ON CONFLICT (ente, resource_type, id) DO UPDATE SET
-           version_id = EXCLUDED.version_id, version_seq = EXCLUDED.version_seq, last_updated = EXCLUDED.last_updated,
-           source_time = EXCLUDED.source_time, message_id = EXCLUDED.message_id, producer_hash = EXCLUDED.producer_hash,
-           content_hash = EXCLUDED.content_hash, resource = EXCLUDED.resource`,
-        [rowsToJson(rows, 'resource')],
-      );
+      })), 'resource');
+      // No ON CONFLICT ... DO UPDATE: it needs a unique index on the parent table, which a foreign-table
+      // (postgres_fdw) partition forbids (migration 010). Rows locked above are updated; new rows are
+      // inserted, and one that a concurrent transaction created first makes this batch retry.
+      const existing = upserts.filter((p) => p.existedInDb);
+      const created = upserts.filter((p) => !p.existedInDb);
+      if (existing.length > 0) {
+        await tx.query(
+          `UPDATE resource r SET
+             version_id = x.version_id, version_seq = x.version_seq, last_updated = x.last_updated, source_time = x.source_time,
+             message_id = x.message_id, producer_hash = x.producer_hash, content_hash = x.content_hash, resource = x.resource
+           FROM json_to_recordset($1::json) AS x(ente text, resource_type text, id text, version_id int, version_seq int, last_updated timestamptz,
+             source_time timestamptz, message_id uuid, producer_hash text, content_hash text, resource jsonb)
+           WHERE r.ente = x.ente AND r.resource_type = x.resource_type AND r.id = x.id`,
+          [rows(existing)],
+        );
+      }
+      if (created.length > 0) {
+        const inserted = await tx.query(
+          `INSERT INTO resource (ente, resource_type, id, version_id, version_seq, last_updated, source_time, message_id, producer_hash, content_hash, resource)
+           SELECT ente, resource_type, id, version_id, version_seq, last_updated, source_time, message_id, producer_hash, content_hash, resource
+           FROM json_to_recordset($1::json) AS x(ente text, resource_type text, id text, version_id int, version_seq int, last_updated timestamptz,
+             source_time timestamptz, message_id uuid, producer_hash text, content_hash text, resource jsonb)
+           ON CONFLICT DO NOTHING
+           RETURNING id`,
+          [rows(created)],
+        );
+        if (inserted.rows.length !== created.length) {
+          throw new StoreError('another transaction created one of these resources at the same time; retrying', { code: 'STORE_CONFLICT', kind: 'transient' });
+        }
+      }
+      await writeSearchIndex(tx, upserts.map((p) => ({
+        ente: p.ente, resourceType: p.resourceType, id: p.id, resource: JSON.parse(p.json) as FhirResource, existed: p.existedInDb,
+      })));
     }
     // Out-of-order arrivals only advance the version counter of the current row.
     const seqOnly = [...pending.values()].filter((p) => p.dirty && !p.json);

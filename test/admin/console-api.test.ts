@@ -252,15 +252,15 @@ describe('operator console API', () => {
     const allPlugins = await call<Page<{ id: string }>>(url, 'GET', '/admin/plugins');
     expect(allPlugins.body.items.map((p) => p.id).sort()).toEqual([OTHER_PLUGIN, PLUGIN].sort());
 
-    const partitions = await call<Page<{ ente: string; resources: Record<string, number>; sizeBytes: number; lastWrite: string | null; inboxMessages: number }>>(url, 'GET', '/admin/partitions', { token: tokens.operatorA });
-    expect(partitions.body.items.map((p) => p.ente)).toEqual(['030901']);
+    const partitions = await call<Page<{ code: string; resources: Record<string, number>; bytes: number; lastWrite: string | null; inboxCount: number }>>(url, 'GET', '/admin/partitions', { token: tokens.operatorA });
+    expect(partitions.body.items.map((p) => p.code)).toEqual(['030901']);
     const a = partitions.body.items[0]!;
     expect(a.resources).toMatchObject({ Patient: 1, Encounter: 5, Location: 1 });
-    expect(a.sizeBytes).toBeGreaterThan(0);
+    expect(a.bytes).toBeGreaterThan(0);
     expect(a.lastWrite).not.toBeNull();
-    expect(a.inboxMessages).toBeGreaterThanOrEqual(6);
-    const every = await call<Page<{ ente: string; totalResources: number }>>(url, 'GET', '/admin/partitions');
-    expect(every.body.items.map((p) => p.ente)).toEqual(['030901', '030902', '030903']);
-    expect(every.body.items.find((p) => p.ente === '030902')!.totalResources).toBe(0);
+    expect(a.inboxCount).toBeGreaterThanOrEqual(6);
+    const every = await call<Page<{ code: string; resourceCount: number }>>(url, 'GET', '/admin/partitions');
+    expect(every.body.items.map((p) => p.code)).toEqual(['030901', '030902', '030903']);
+    expect(every.body.items.find((p) => p.code === '030902')!.resourceCount).toBe(0);
   });
 });

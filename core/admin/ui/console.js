@@ -288,9 +288,9 @@ async function showPartitions() {
   render(
     el('h2', {}, 'Partitions per Ente'),
     table(['Ente', 'Resources by type', 'History versions', 'Inbox messages', 'Size', 'Last write'], data.items.map((p) => el('tr', {},
-      el('td', {}, `${p.ente} ${p.name}`), el('td', {}, Object.entries(p.resources).map(([t, n]) => `${t}: ${n}`).join(', ') || '—'),
-      el('td', { className: 'num' }, p.historyVersions), el('td', { className: 'num' }, p.inboxMessages),
-      el('td', { className: 'num' }, `${Math.round(p.sizeBytes / 1024)} KiB`), el('td', {}, fmtTime(p.lastWrite))))),
+      el('td', {}, `${p.code} ${p.name}`), el('td', {}, Object.entries(p.resources).map(([t, n]) => `${t}: ${n}`).join(', ') || '—'),
+      el('td', { className: 'num' }, p.historyCount), el('td', { className: 'num' }, p.inboxCount),
+      el('td', { className: 'num' }, `${Math.round(p.bytes / 1024)} KiB${p.partitions.some((x) => x.kind === 'foreign') ? ' + remote' : ''}`), el('td', {}, fmtTime(p.lastWrite))))),
   );
 }
 

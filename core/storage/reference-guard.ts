@@ -1,0 +1,129 @@
+import { StoreError } from '../common/errors.ts';
+import type { SqlExecutor } from './db.ts';
+import { parseLiteralReference } from './search-index.ts';
+import type { FhirResource } from './types.ts';
+
+/**
+ * Tenant-safe references: before a message's resources are stored, every literal reference in them
+ * must resolve inside the same Ente partition — to a resource of the same message (or of another
+ * message of the same Ente committed in the same transaction), to one already stored in that Ente,
+ * or to the shared regional directory (`directory_resource`: Organization L1/L2/L3 and the like).
+ * Anything else (another Ente's resource, a dangling id, an absolute URL, a urn) is refused: the
+ * message is dead-lettered at stage `store` with STORE_REFERENCE_OUTSIDE_ENTE (permanent).
+ * Logical references (identifier only) and references to contained resources ("#id") point into
+ * no partition and pass.
+ */
+
+export const REFERENCE_OUTSIDE_ENTE = 'STORE_REFERENCE_OUTSIDE_ENTE';
+
+export interface ReferenceViolation {
+  messageId: string;
+  ente: string;
+  /** "Type/id" of the resource holding the reference. */
+  resource: string;
+  /** FHIRPath-like location, e.g. "Encounter.location[0].location". */
+  path: string;
+  reference: string;
+  problem: 'not-found' | 'absolute-url' | 'urn' | 'malformed';
+}
+
+interface FoundReference {
+  resource: string;
+  path: string;
+  reference: string;
+}
+
+/** Every `reference` string inside a resource (contained resources included), with its path. */
+export function collectReferences(resource: FhirResource): FoundReference[] {
+  const found: FoundReference[] = [];
+  const owner = `${resource.resourceType}/${resource.id ?? '?'}`;
+  const walk = (value: unknown, path: string) => {
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => walk(item, `${path}[${i}]`));
+      return;
+    }
+    if (typeof value !== 'object' || value === null) return;
+    for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+      if (key === 'reference' && typeof child === 'string') found.push({ resource: owner, path, reference: child });
+      else walk(child, `${path}.${key}`);
+    }
+  };
+  walk(resource, resource.resourceType);
+  return found;
+}
+
+export interface GuardRequest {
+  ente: string;
+  messageId: string;
+  resources: readonly FhirResource[];
+}
+
+const key = (ente: string, type: string, id: string) => `${ente}\u0000${type}\u0000${id}`;
+
+/** Throws StoreError STORE_REFERENCE_OUTSIDE_ENTE listing the violations; resolves when every reference is inside. */
+export async function assertReferencesInEnte(tx: SqlExecutor, requests: readonly GuardRequest[]): Promise<void> {
+  const inBatch = new Set<string>();
+  for (const request of requests) for (const r of request.resources) if (r.id) inBatch.add(key(request.ente, r.resourceType, r.id));
+
+  const violations: ReferenceViolation[] = [];
+  const pending: Array<{ violation: ReferenceViolation; ente: string; type: string; id: string }> = [];
+  for (const request of requests) {
+    for (const resource of request.resources) {
+      for (const ref of collectReferences(resource)) {
+        if (ref.reference.startsWith('#')) continue;
+        const base = { messageId: request.messageId, ente: request.ente, ...ref };
+        const target = parseLiteralReference(ref.reference);
+        if (!target) {
+          const problem = /^[a-z][a-z0-9+.-]*:\/\//i.test(ref.reference) ? 'absolute-url' : ref.reference.startsWith('urn:') ? 'urn' : 'malformed';
+          violations.push({ ...base, problem });
+          continue;
+        }
+        if (inBatch.has(key(request.ente, target.type, target.id))) continue;
+        pending.push({ violation: { ...base, problem: 'not-found' }, ente: request.ente, type: target.type, id: target.id });
+      }
+    }
+  }
+
+  if (pending.length > 0) {
+    const unique = new Map(pending.map((p) => [key(p.ente, p.type, p.id), p]));
+    const candidates = [...unique.values()];
+    // Only the requesting Ente's partition is consulted (the key includes the Ente), then the shared directory.
+    const stored = await tx.query<{ ente: string; resource_type: string; id: string }>(
+      `SELECT r.ente, r.resource_type, r.id FROM resource r
+       JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(ente, resource_type, id)
+         ON r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id`,
+      [candidates.map((c) => c.ente), candidates.map((c) => c.type), candidates.map((c) => c.id)],
+    );
+    const resolved = new Set(stored.rows.map((r) => key(r.ente, r.resource_type, r.id)));
+    const remaining = candidates.filter((c) => !resolved.has(key(c.ente, c.type, c.id)));
+    if (remaining.length > 0) {
+      const directory = await tx.query<{ resource_type: string; id: string }>(
+        `SELECT d.resource_type, d.id FROM directory_resource d
+         JOIN unnest($1::text[], $2::text[]) AS k(resource_type, id) ON d.resource_type = k.resource_type AND d.id = k.id`,
+        [remaining.map((c) => c.type), remaining.map((c) => c.id)],
+      );
+      const inDirectory = new Set(directory.rows.map((r) => `${r.resource_type}/${r.id}`));
+      for (const c of remaining) {
+        if (inDirectory.has(`${c.type}/${c.id}`)) resolved.add(key(c.ente, c.type, c.id));
+      }
+    }
+    for (const p of pending) if (!resolved.has(key(p.ente, p.type, p.id))) violations.push(p.violation);
+  }
+
+  if (violations.length === 0) return;
+  const first = violations[0]!;
+  const why: Record<ReferenceViolation['problem'], string> = {
+    'not-found': `is neither in the message, nor stored in Ente ${first.ente}'s partition, nor in the regional directory`,
+    'absolute-url': 'is an absolute URL: the CDR stores only references inside the Ente partition or to the regional directory',
+    urn: 'is a urn, which the CDR does not resolve: reference stored resources as Type/id',
+    malformed: 'is not a "Type/id" reference',
+  };
+  throw new StoreError(
+    `${violations.length} reference${violations.length > 1 ? 's' : ''} outside Ente ${first.ente}; first: ${first.resource} ${first.path} → "${first.reference}" ${why[first.problem]}`,
+    {
+      code: REFERENCE_OUTSIDE_ENTE,
+      kind: 'permanent',
+      details: { violations: violations.slice(0, 50).map(({ messageId, resource, path, reference, problem }) => ({ messageId, resource, path, reference, problem })) },
+    },
+  );
+}

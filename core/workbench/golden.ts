@@ -97,7 +97,7 @@ export function prettyJson(value: unknown): string {
 }
 
 /** Runs one case; never throws for a failing case (the result says why). */
-export async function runGoldenCase(session: AuthoringSession, goldenCase: GoldenCase): Promise<GoldenResult> {
+export async function runGoldenCase(session: Pick<AuthoringSession, 'plugins' | 'processor'>, goldenCase: GoldenCase): Promise<GoldenResult> {
   const plugin = session.plugins.get(goldenCase.plugin);
   const base = { case: goldenCase, validationIssues: [] as ResourceIssue[] };
   if (!plugin) {

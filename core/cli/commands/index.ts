@@ -12,6 +12,7 @@ export const commandLoaders: Record<string, () => Promise<CommandRegistrar>> = {
   validate: async () => (await import('./validate.ts')).registerValidateCommand,
   map: async () => (await import('./map.ts')).registerMapCommand,
   'test-mappings': async () => (await import('./test-mappings.ts')).registerTestMappingsCommand,
+  coverage: async () => (await import('./coverage.ts')).registerCoverageCommand,
   dlq: async () => (await import('./dlq.ts')).registerDlqCommand,
   jsonata: async () => (await import('./jsonata.ts')).registerJsonataCommand,
   token: async () => (await import('./token.ts')).registerTokenCommand,

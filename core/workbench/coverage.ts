@@ -182,15 +182,14 @@ function compareNames(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
 }
 
-/** The table as text: "PID-13   present in 92 % of messages, mapped in 0 %". */
+/** The table as text, numbers first so long XML paths stay readable: "PID-13  present 92 % (46)  mapped 0 % (0)". */
 export function formatCoverageTable(table: CoverageTable, options: { leaves?: boolean } = {}): string {
   const rows = table.rows.filter((r) => options.leaves || r.level === 'field');
-  const width = Math.max(8, ...rows.map((r) => r.name.length + (r.level === 'leaf' ? 2 : 0)));
-  const lines = [`${'element'.padEnd(width)}  present        mapped         (${table.messages} message${table.messages === 1 ? '' : 's'})`];
+  const cell = (pct: number, count: number) => `${`${pct} %`.padStart(7)} ${`(${count})`.padStart(6)}`;
+  const lines = [`${table.messages} message${table.messages === 1 ? '' : 's'}`, `${'present'.padStart(14)} ${'mapped'.padStart(14)}  element`];
   for (const row of rows) {
-    const name = (row.level === 'leaf' ? `  ${row.name}` : row.name).padEnd(width);
-    const flag = row.mappedIn === 0 ? '  <- never mapped' : row.mappedIn < row.presentIn ? '  <- sometimes mapped' : '';
-    lines.push(`${name}  ${`${row.presentPercent} %`.padStart(7)} (${String(row.presentIn).padStart(3)})  ${`${row.mappedPercent} %`.padStart(7)} (${String(row.mappedIn).padStart(3)})${flag}`);
+    const flag = row.mappedIn === 0 ? '   <- never mapped' : row.mappedIn < row.presentIn ? '   <- not always mapped' : '';
+    lines.push(`${cell(row.presentPercent, row.presentIn)} ${cell(row.mappedPercent, row.mappedIn)}  ${row.level === 'leaf' ? '  ' : ''}${row.name}${flag}`);
   }
   return `${lines.join('\n')}\n`;
 }

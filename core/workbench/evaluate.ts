@@ -1,6 +1,6 @@
 import type { Logger } from '../common/logger.ts';
 import { CdrError, MappingError } from '../common/errors.ts';
-import { compileMappingSource, MappingSyntaxError, type LoadedMapping, type MappingLimits } from '../mapping/mapping-file.ts';
+import { compileMappingSource, MappingSyntaxError, type LoadedMapping, type MappingEngineKind, type MappingLimits } from '../mapping/mapping-file.ts';
 import { formatParser } from '../parse/index.ts';
 import { MessageProcessor, type ResourceIssue, type ResourceValidator } from '../pipeline/processor.ts';
 import type { LoadedPlugin, PluginRegistry } from '../plugins/registry.ts';
@@ -54,13 +54,27 @@ export interface EvaluateInput {
 }
 
 /** The one-plugin registry the processor sees during an evaluation: the plugin with the edited mapping in its routes. */
-function singlePluginRegistry(plugin: LoadedPlugin): PluginRegistry {
+export function singlePluginRegistry(plugin: LoadedPlugin): PluginRegistry {
   const view: Pick<PluginRegistry, 'get' | 'summary'> = {
     get: (id) => (id === plugin.id ? plugin : undefined),
     summary: () => undefined,
   };
   // The processor only calls get() and summary() (core/pipeline/processor.ts).
   return view as PluginRegistry;
+}
+
+/** The plugin with its route mappings compiled for another engine (`cdr map --engine interpreter`). */
+export function withMappingEngine(plugin: LoadedPlugin, engine: MappingEngineKind, limits: MappingLimits): LoadedPlugin {
+  const compiled = new Map<string, LoadedMapping>();
+  const routes = plugin.routes.map((route) => {
+    let mapping = compiled.get(route.mapping.file);
+    if (!mapping) {
+      mapping = compileMappingSource(route.mapping.source, route.mapping.name, { engine, limits, file: route.mapping.file });
+      compiled.set(route.mapping.file, mapping);
+    }
+    return { ...route, mapping };
+  });
+  return { ...plugin, routes };
 }
 
 /**

@@ -6,7 +6,7 @@ export {
 export { compareWithGateway, formatAgreement, type AgreementResult } from './national-agreement.ts';
 export { trackReads, messageCoverage, aggregateCoverage, formatCoverageTable, type ReadTracker, type MessageCoverage, type CoverageLeaf, type CoverageTable, type CoverageRow } from './coverage.ts';
 export { coverageOfInputs, readInputs, sampleFiles, type FolderCoverage } from './folder-coverage.ts';
-export { WorkbenchEvaluator, linkIssues, type EvaluationResult, type EvaluationError, type LinkedIssue } from './evaluate.ts';
+export { WorkbenchEvaluator, linkIssues, singlePluginRegistry, withMappingEngine, type EvaluationResult, type EvaluationError, type LinkedIssue } from './evaluate.ts';
 export { resolveAuthoringPath, authoringPathOf, UnsafePathError, type AuthoringRoots, type ResolvedPath } from './files.ts';
 export { WorkbenchService, WorkbenchError, type WorkbenchOptions, type WorkbenchPlugin, type GoldenSaveResult } from './service.ts';
 export { createWorkbenchRouter, type WorkbenchRouterDeps } from './routes.ts';

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadSettings } from '../../config/index.ts';
-import { FIXED_MESSAGE_ID, openAuthoringSession, prettyJson, toCollectionBundle } from '../../workbench/index.ts';
+import { MessageProcessor } from '../../pipeline/index.ts';
+import { FIXED_MESSAGE_ID, openAuthoringSession, prettyJson, singlePluginRegistry, toCollectionBundle, withMappingEngine } from '../../workbench/index.ts';
 
 /** `cdr map`: one file through parse + mapping + validation; Bundle on stdout, issues on stderr; exit 0 valid, 1 invalid, 2 error. */
 export function registerMapCommand(program: Command): void {
@@ -11,7 +12,12 @@ export function registerMapCommand(program: Command): void {
     .requiredOption('--plugin <id>', 'the source plugin')
     .requiredOption('--input <file>', 'the message or document')
     .option('--engine <engine>', 'compiled | interpreter (default: the plugin setting)')
-    .action(async (options: { plugin: string; input: string }) => {
+    .action(async (options: { plugin: string; input: string; engine?: string }) => {
+      if (options.engine !== undefined && options.engine !== 'compiled' && options.engine !== 'interpreter') {
+        process.stderr.write(`cdr map: --engine is "compiled" or "interpreter", not "${options.engine}"\n`);
+        process.exitCode = 2;
+        return;
+      }
       const settings = loadSettings();
       let raw: Buffer;
       try {
@@ -30,7 +36,11 @@ export function registerMapCommand(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const result = await session.processor.process(
+      const limits = { timeoutMs: settings.config.processing.mappingTimeoutMs, maxDepth: settings.config.processing.mappingMaxDepth };
+      const processor = options.engine
+        ? new MessageProcessor({ plugins: singlePluginRegistry(withMappingEngine(plugin, options.engine, limits)), validator: session.validator, logger: session.logger })
+        : session.processor;
+      const result = await processor.process(
         { messageId: FIXED_MESSAGE_ID, ente: plugin.manifest.ente, pluginId: plugin.id, raw, receivedAt: new Date() },
         { enforceValidation: false },
       );
@@ -44,7 +54,7 @@ export function registerMapCommand(program: Command): void {
       for (const issue of result.validationIssues) {
         process.stderr.write(`${issue.severity.padEnd(7)} ${issue.resource} ${issue.path}: ${issue.message}\n`);
       }
-      process.stderr.write(`${result.resources.length} resources via ${result.route.mapping.name}; ${errors.length} error(s), ${result.validationIssues.length - errors.length} other issue(s)\n`);
+      process.stderr.write(`${result.resources.length} resources via ${result.route.mapping.name} (${result.route.mapping.engine}); ${errors.length} error(s), ${result.validationIssues.length - errors.length} other issue(s)\n`);
       process.exitCode = errors.length > 0 ? 1 : 0;
     });
 }

@@ -135,10 +135,14 @@ export class WorkbenchService {
     const mappingName = request.mappingPath ? this.resolve(request.mappingPath).relative : undefined;
     let mappingSource = request.mapping;
     if (mappingSource === undefined && request.mappingPath) mappingSource = this.readFile(request.mappingPath).content;
-    return this.evaluator.evaluate({
+    const result = await this.evaluator.evaluate({
       plugin, raw: Buffer.from(request.message, 'utf8'), coverage: request.coverage ?? true,
       ...(mappingSource !== undefined ? { mappingSource, mappingName: mappingName ?? 'edited mapping' } : {}),
     });
+    // The routed mapping as the page names files (mappings/...), never a server path.
+    const routed = result.route ? plugin.routes.find((r) => r.match === result.route!.match) : undefined;
+    if (result.route && routed) result.route = { ...result.route, mapping: authoringPathOf(this.roots, routed.mapping.file) ?? path.basename(routed.mapping.file) };
+    return result;
   }
 
   /** Coverage over the plugin's samples/ folder, with the edited mapping text when sent. */

@@ -94,7 +94,7 @@ describe('workbench API (/workbench/api, role author)', () => {
     expect(answer.status).toBe(200);
     expect(answer.body.ok).toBe(true);
     expect(answer.body.errors).toEqual([]);
-    expect(answer.body.route).toEqual({ match: 'ADT^A01', mapping: expect.stringContaining('hl7v2/wb/patient.jsonata') });
+    expect(answer.body.route).toEqual({ match: 'ADT^A01', mapping: MAPPING });
     expect(answer.body.bundle!.entry[0]!.resource).toEqual({
       resourceType: 'Patient', id: 'wb-PZ0001', identifier: [{ system: 'http://hl7.it/sid/codiceFiscale', value: 'RSSMRA80A01F205X' }],
       name: [{ family: 'ROSSI', given: ['MARIO'] }], gender: 'male', birthDate: '1980-01-01',

@@ -1,5 +1,5 @@
 /**
- * The workbench page (bundled by build.ts into dist/workbench.js; no CDN). It talks to /workbench/api
+ * The workbench page (bundled by build.ts into workbench.bundle.js; no CDN). It talks to /workbench/api
  * with the bearer token kept in sessionStorage (or the console session cookie).
  */
 import { defaultKeymap, history, historyKeymap } from '@codemirror/commands';
@@ -95,7 +95,7 @@ const editor = new EditorView({
     extensions: [
       lineNumbers(), history(), drawSelection(), highlightActiveLine(), bracketMatching(),
       keymap.of([...defaultKeymap, ...historyKeymap]),
-      jsonataLanguage, syntaxHighlighting(defaultHighlightStyle),
+      jsonataLanguage, syntaxHighlighting(defaultHighlightStyle), EditorView.lineWrapping,
       EditorView.cspNonce.of(document.querySelector<HTMLMetaElement>('meta[name=csp-nonce]')?.content ?? ''),
       EditorView.updateListener.of((update) => {
         if (update.docChanged) scheduleEvaluation();
@@ -144,7 +144,8 @@ function renderTree(tree: unknown, coverage: Coverage | undefined): void {
         const label = `${String(key)}${hl7 && typeof key === 'string' && /^F\d+$/.test(key) ? ` (${hl7.field})` : ''}`;
         if (value !== null && typeof value === 'object') {
           const details = element('details');
-          details.open = depth < 2 && !(keys.length === 0 && key === '_meta');
+          // HL7 messages are small: open down to the components. XML documents can be large: the first levels only.
+          details.open = depth < (isHl7 ? 4 : 2) && !(keys.length === 0 && key === '_meta');
           const summary = element('summary', label);
           summary.title = expression;
           details.append(summary, ...build(value, path, depth + 1));
@@ -240,13 +241,19 @@ function renderMessageCoverage(coverage: Coverage | undefined): void {
 
 // ---------------------------------------------------------------------------- actions
 
+/** The message as the server should see it: a textarea turns HL7's CR segment separators into LF; put them back. */
+function messageText(): string {
+  const text = ($('message') as HTMLTextAreaElement).value;
+  return state.plugin?.format === 'hl7v2' ? text.replace(/\r?\n/g, '\r') : text;
+}
+
 function scheduleEvaluation(): void {
   window.clearTimeout(state.timer);
   state.timer = window.setTimeout(() => void evaluate(), 300);
 }
 
 async function evaluate(): Promise<void> {
-  const message = ($('message') as HTMLTextAreaElement).value;
+  const message = messageText();
   if (!state.plugin || !message.trim()) return;
   const sequence = ++state.sequence;
   setStatus('evaluating…');
@@ -346,7 +353,7 @@ async function saveGolden(): Promise<void> {
   if (!state.plugin || !state.mappingPath) return;
   try {
     const saved = await api<{ files: string[]; status: string; problems: string[] }>('POST', '/golden', {
-      pluginId: state.plugin.id, mappingPath: state.mappingPath, name, message: ($('message') as HTMLTextAreaElement).value,
+      pluginId: state.plugin.id, mappingPath: state.mappingPath, name, message: messageText(),
     });
     target.textContent = `golden test ${saved.status}: ${saved.files.join(', ')}${saved.problems.length ? ` — ${saved.problems.join('; ')}` : ''}`;
     target.className = saved.status === 'pass' ? 'ok' : 'fail';

@@ -153,7 +153,7 @@ const schemas: Record<string, Schema> = {
 };
 
 interface RouteSpec {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'put' | 'delete';
   path: string;
   tag: string;
   summary: string;
@@ -399,9 +399,51 @@ const routes: RouteSpec[] = [
       '403': { description: 'no sovra-aziendale scope', contentType: 'application/fhir+json', schema: ref('OperationOutcome') },
     },
   },
+  // The mapping workbench (core/workbench, docs/workbench.md). The page and its assets are static and carry no data.
   {
-    method: 'get', path: '/workbench', tag: 'workbench', summary: 'The mapping workbench page', auth: ['author'],
-    responses: { '200': { description: 'HTML', contentType: 'text/html', schema: str }, ...authErrors },
+    method: 'get', path: '/workbench', tag: 'workbench', summary: 'The mapping workbench page (static; its API calls need a token with the author role)',
+    responses: { '200': { description: 'HTML', contentType: 'text/html', schema: str } },
+  },
+  {
+    method: 'get', path: '/workbench/assets/{name}', tag: 'workbench', summary: 'A static asset of the workbench page (script bundle, stylesheet)',
+    params: [{ name: 'name', in: 'path', schema: str, required: true }],
+    responses: { '200': { description: 'the asset', contentType: 'text/javascript', schema: str }, '404': e('no such asset') },
+  },
+  {
+    method: 'get', path: '/workbench/api/plugins', tag: 'workbench', summary: 'Plugins with their routes, mapping files (and version hashes) and samples', auth: ['author'],
+    responses: { '200': { description: 'the plugins', schema: obj({ plugins: { type: 'array', items: { type: 'object' } } }) }, ...authErrors },
+  },
+  {
+    method: 'get', path: '/workbench/api/file', tag: 'workbench', summary: 'A file under mappings/ or plugins/ (a mapping, a sample) with its version hash', auth: ['author'],
+    params: [{ ...query('path', str, 'mappings/... or plugins/...'), required: true }],
+    responses: { '200': { description: 'the file', schema: obj({ path: str, content: str, hash: str }) }, '400': e('refused path'), ...authErrors, '404': e('no such file') },
+  },
+  {
+    method: 'post', path: '/workbench/api/evaluate', tag: 'workbench', summary: 'Run a message through a plugin, optionally with edited mapping text', auth: ['author'],
+    description: 'Returns the parsed tree, the output Bundle, evaluation errors (with line and column), validation issues (with the output element) and source coverage. Time and depth limits: processing.mappingTimeoutMs / mappingMaxDepth.',
+    body: { contentType: 'application/json', required: true, schema: obj({ pluginId: str, message: str, mapping: str, mappingPath: str, coverage: { type: 'boolean' } }, ['pluginId', 'message']) },
+    responses: { '200': { description: 'the evaluation', schema: { type: 'object' } }, '400': e('invalid body or refused path'), ...authErrors, '404': e('no such plugin'), '413': e('body too large') },
+  },
+  {
+    method: 'post', path: '/workbench/api/coverage', tag: 'workbench', summary: "Source coverage over the plugin's samples/ folder (per field: present in, mapped in)", auth: ['author'],
+    body: { contentType: 'application/json', required: true, schema: obj({ pluginId: str, mapping: str, mappingPath: str }, ['pluginId']) },
+    responses: { '200': { description: 'the coverage table', schema: { type: 'object' } }, '400': e('invalid body'), ...authErrors, '404': e('no such plugin') },
+  },
+  {
+    method: 'put', path: '/workbench/api/mapping', tag: 'workbench', summary: 'Save a mapping (.jsonata under mappings/ or plugins/<id>/mappings/); returns its new version hash', auth: ['author'],
+    body: { contentType: 'application/json', required: true, schema: obj({ path: str, source: str, expectedHash: str }, ['path', 'source']) },
+    responses: {
+      '200': { description: 'saved', schema: obj({ path: str, hash: str, previousHash: str }, ['path', 'hash']) },
+      '400': e('invalid body or refused path'), ...authErrors, '409': e('changed on disk since loaded'), '422': e('the mapping does not compile'),
+    },
+  },
+  {
+    method: 'post', path: '/workbench/api/golden', tag: 'workbench', summary: 'Save a message as a golden test beside its mapping (input, expected output, golden.json)', auth: ['author'],
+    body: { contentType: 'application/json', required: true, schema: obj({ pluginId: str, mappingPath: str, name: str, message: str, overwrite: { type: 'boolean' } }, ['pluginId', 'mappingPath', 'name', 'message']) },
+    responses: {
+      '201': { description: 'written and run', schema: obj({ files: { type: 'array', items: str }, status: str, problems: { type: 'array', items: str } }) },
+      '400': e('invalid body or refused path'), ...authErrors, '404': e('no such plugin or mapping'), '409': e('the test exists already'), '422': e('the output is not valid or not routed to this mapping'),
+    },
   },
 ];
 

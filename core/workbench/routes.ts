@@ -85,21 +85,20 @@ export function createWorkbenchRouter(deps: WorkbenchRouterDeps): Router {
     res.set({ 'content-type': asset.contentType, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }).send(asset.body);
   });
 
-  const api = express.Router();
-  if (deps.sessions) api.use(sessionCookieAuth(deps.auth, deps.sessions));
-  api.use(requireAuth(deps.auth, ['author']));
-  api.use(express.json({ limit: WORKBENCH_BODY_LIMIT }));
-
-  api.get('/plugins', handle(async () => ({ plugins: await service.listPlugins() })));
-  api.get('/file', handle(async (req) => service.readFile(parse(fileQuery, req.query).path)));
-  api.post('/evaluate', handle(async (req) => service.evaluate(parse(evaluateBody, req.body))));
-  api.post('/coverage', handle(async (req) => service.coverageOfSamples(parse(coverageBody, req.body))));
-  api.put('/mapping', handle(async (req) => service.saveMapping(parse(saveMappingBody, req.body))));
-  api.post('/golden', handle(async (req, res) => {
+  // Every /workbench/api route: the console cookie or a bearer token, role author (admin too), JSON bodies only.
+  // Full paths on one router (not a sub-router) so the route list the OpenAPI test reads is complete.
+  const API = '/workbench/api';
+  if (deps.sessions) router.use(API, sessionCookieAuth(deps.auth, deps.sessions));
+  router.use(API, requireAuth(deps.auth, ['author']), express.json({ limit: WORKBENCH_BODY_LIMIT }));
+  router.get(`${API}/plugins`, handle(async () => ({ plugins: await service.listPlugins() })));
+  router.get(`${API}/file`, handle(async (req) => service.readFile(parse(fileQuery, req.query).path)));
+  router.post(`${API}/evaluate`, handle(async (req) => service.evaluate(parse(evaluateBody, req.body))));
+  router.post(`${API}/coverage`, handle(async (req) => service.coverageOfSamples(parse(coverageBody, req.body))));
+  router.put(`${API}/mapping`, handle(async (req) => service.saveMapping(parse(saveMappingBody, req.body))));
+  router.post(`${API}/golden`, handle(async (req, res) => {
     const result = await service.saveGolden(parse(saveGoldenBody, req.body));
     res.status(201);
     return result;
   }));
-  router.use('/workbench/api', api);
   return router;
 }

@@ -113,6 +113,42 @@ describe('cdr test-mappings: --update writes only when asked, failures show a di
   }, 60_000);
 });
 
+describe('cdr test-mappings --watch', () => {
+  test('re-runs when a mapping changes', async () => {
+    const tree = copyFixtures();
+    const tests = path.join(tree.root, 'mappings/hl7v2/wb/tests');
+    mkdirSync(tests, { recursive: true });
+    writeFileSync(path.join(tests, 'golden.json'), JSON.stringify({ plugin: PLUGIN }));
+    writeFileSync(path.join(tests, 'a01-mario.hl7'), fixture(SAMPLE_FULL));
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/cdr.js'), 'test-mappings', '--plugin', PLUGIN, '--watch'], {
+      cwd: tree.root, env: { ...process.env, CDR_PLUGINS_DIR: tree.pluginsDir, CDR_MAPPINGS_DIR: tree.mappingsDir, CDR_LOG_LEVEL: 'silent' },
+    });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const until = async (text: string) => {
+      const deadline = Date.now() + 30_000;
+      while (!stdout.includes(text)) {
+        if (Date.now() > deadline) throw new Error(`no "${text}" in:\n${stdout}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      await until('watching mappings/ and plugins/');
+      expect(stdout.match(/FAIL {2}a01-mario/g)).toHaveLength(1);
+      writeFileSync(path.join(tree.root, MAPPING), `${fixture(MAPPING)}\n/* edited */\n`);
+      await until('change detected, re-running');
+      const deadline = Date.now() + 30_000;
+      while ((stdout.match(/FAIL {2}a01-mario/g) ?? []).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect((stdout.match(/FAIL {2}a01-mario/g) ?? []).length).toBeGreaterThanOrEqual(2);
+      // --watch never writes expected files, even when they are missing.
+      expect(existsSync(path.join(tests, 'a01-mario.expected.json'))).toBe(false);
+    } finally {
+      child.kill('SIGTERM');
+      rmSync(tree.root, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
+
 describe('cdr coverage --plugin ID DIR', () => {
   test('the per-field table over a folder of samples', async () => {
     const tree = copyFixtures();

@@ -31,8 +31,10 @@ export interface LinkedIssue extends ResourceIssue {
 export interface EvaluationResult {
   ok: boolean;
   routeKey?: string;
-  /** The route the message took and the mapping that ran (the edited text when one was sent). */
+  /** The route the message took and the mapping file of that route (the edited text ran in its place when one was sent). */
   route?: { match: string; mapping: string };
+  /** Set when the edited text ran in place of a different mapping file than the one being edited. */
+  routeNotice?: string;
   engine?: string;
   tree?: unknown;
   bundle?: Record<string, unknown>;

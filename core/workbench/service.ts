@@ -141,7 +141,13 @@ export class WorkbenchService {
     });
     // The routed mapping as the page names files (mappings/...), never a server path.
     const routed = result.route ? plugin.routes.find((r) => r.match === result.route!.match) : undefined;
-    if (result.route && routed) result.route = { ...result.route, mapping: authoringPathOf(this.roots, routed.mapping.file) ?? path.basename(routed.mapping.file) };
+    if (result.route && routed) {
+      const routedPath = authoringPathOf(this.roots, routed.mapping.file) ?? path.basename(routed.mapping.file);
+      result.route = { ...result.route, mapping: routedPath };
+      if (request.mapping !== undefined && mappingName && routedPath !== mappingName) {
+        result.routeNotice = `the message is routed (${result.route.match}) to ${routedPath}; the text of ${mappingName} ran in its place`;
+      }
+    }
     return result;
   }
 

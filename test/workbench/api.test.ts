@@ -151,6 +151,14 @@ describe('workbench API (/workbench/api, role author)', () => {
     expect((await call('GET', '/workbench/api/plugins')).status).toBe(200);
   });
 
+  test('editing a mapping the message is not routed to says so', async () => {
+    const other = 'mappings/hl7v2/wb/other.jsonata';
+    const answer = await evaluate({ mapping: fixture(MAPPING), mappingPath: other });
+    expect(answer.body.ok).toBe(true);
+    expect((answer.body as unknown as { routeNotice: string }).routeNotice).toBe(`the message is routed (ADT^A01) to ${MAPPING}; the text of ${other} ran in its place`);
+    expect((await evaluate({ mapping: fixture(MAPPING), mappingPath: MAPPING })).body).not.toHaveProperty('routeNotice');
+  });
+
   test('every body is validated; oversized bodies are refused', async () => {
     const missing = await call('POST', '/workbench/api/evaluate', { body: { pluginId: PLUGIN } });
     expect(missing.status).toBe(400);

@@ -143,6 +143,10 @@ describe('mapping workbench in a real browser', () => {
     expect(await pid13.innerText()).toMatch(/50 % \(1\)\s+0 % \(0\)/);
     await shot('04-golden-and-coverage');
 
+    // 8. Upload a file as the message.
+    await page.setInputFiles('#upload', path.join(tree.root, 'plugins', PLUGIN, 'samples', 'a01-minimal.hl7'));
+    await page.locator('#output').filter({ hasText: '"family": "VERDI"' }).waitFor();
+
     expect(pageErrors).toEqual([]);
     expect([...requestedHosts]).toEqual([new URL(te.url).host]);
   }, 120_000);

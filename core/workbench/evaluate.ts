@@ -33,8 +33,8 @@ export interface EvaluationResult {
   routeKey?: string;
   /** The route the message took and the mapping file of that route (the edited text ran in its place when one was sent). */
   route?: { match: string; mapping: string };
-  /** Set when the edited text ran in place of a different mapping file than the one being edited. */
-  routeNotice?: string;
+  /** Things the author should know about this run: a batch file (only its first record ran), another mapping's route. */
+  notices: string[];
   engine?: string;
   tree?: unknown;
   bundle?: Record<string, unknown>;
@@ -90,8 +90,11 @@ export class WorkbenchEvaluator {
   async evaluate(input: EvaluateInput): Promise<EvaluationResult> {
     const started = performance.now();
     const { plugin } = input;
-    const result: EvaluationResult = { ok: false, errors: [], issues: [], warnings: [], ms: 0 };
+    const records = splitRecords(plugin, input.raw);
+    const raw = records[0] ?? input.raw;
+    const result: EvaluationResult = { ok: false, errors: [], issues: [], warnings: [], notices: [], ms: 0 };
     const done = () => ({ ...result, ms: Math.round((performance.now() - started) * 10) / 10 });
+    if (records.length > 1) result.notices.push(`a batch of ${records.length} records (the engine stores each as its own message): this is record 1`);
 
     let edited: LoadedMapping | undefined;
     if (input.mappingSource !== undefined) {
@@ -100,7 +103,7 @@ export class WorkbenchEvaluator {
       } catch (error) {
         if (!(error instanceof MappingSyntaxError)) throw error;
         result.errors.push({ stage: 'map', code: `JSONata ${error.code}`, message: error.detail, ...(error.position ?? {}) });
-        result.tree = this.parseForDisplay(plugin, input.raw, result);
+        result.tree = this.parseForDisplay(plugin, raw, result);
         return done();
       }
     }
@@ -126,7 +129,7 @@ export class WorkbenchEvaluator {
     let processed;
     try {
       processed = await processor.process(
-        { messageId: FIXED_MESSAGE_ID, ente: plugin.manifest.ente, pluginId: plugin.id, raw: input.raw, receivedAt: FIXED_RECEIVED_AT },
+        { messageId: FIXED_MESSAGE_ID, ente: plugin.manifest.ente, pluginId: plugin.id, raw, receivedAt: FIXED_RECEIVED_AT },
         { enforceValidation: false },
       );
     } catch (error) {
@@ -136,7 +139,7 @@ export class WorkbenchEvaluator {
       return done();
     }
     const currentSeen = seen as { tree: unknown; coverage?: MessageCoverage } | undefined;
-    result.tree = currentSeen?.tree ?? this.parseForDisplay(plugin, input.raw, result);
+    result.tree = currentSeen?.tree ?? this.parseForDisplay(plugin, raw, result);
     if (currentSeen?.coverage) result.coverage = currentSeen.coverage;
     if (!processed.ok) {
       result.errors.push(toEvaluationError(processed.error));
@@ -163,6 +166,15 @@ export class WorkbenchEvaluator {
       if (error instanceof CdrError && !result.errors.some((e) => e.stage === 'parse')) result.errors.push(toEvaluationError(error));
       return undefined;
     }
+  }
+}
+
+/** The records of a batch file as the ingest splits them (FHS/BHS batches, XML exports); [raw] for one message. */
+export function splitRecords(plugin: LoadedPlugin, raw: Buffer): Buffer[] {
+  try {
+    return formatParser(plugin.manifest.format).split?.(raw, plugin.manifest) ?? [raw];
+  } catch {
+    return [raw]; // the parse step reports what is wrong with it
   }
 }
 

@@ -2,8 +2,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadedPlugin } from '../plugins/registry.ts';
 import { aggregateCoverage, type CoverageTable, type MessageCoverage } from './coverage.ts';
-import type { WorkbenchEvaluator } from './evaluate.ts';
+import { splitRecords, type WorkbenchEvaluator } from './evaluate.ts';
 
+/** `messages` counts messages as the engine stores them: each record of a batch file is one. */
 export interface FolderCoverage extends CoverageTable {
   /** Inputs the mapping could not run on (parse or route failure): not counted in the table. */
   skipped: Array<{ name: string; reason: string }>;
@@ -31,11 +32,16 @@ export async function coverageOfInputs(
   const messages: MessageCoverage[] = [];
   const skipped: FolderCoverage['skipped'] = [];
   for (const input of inputs) {
-    const result = await evaluator.evaluate({
-      plugin, raw: input.raw, coverage: true, ...(mapping ? { mappingSource: mapping.source, mappingName: mapping.name } : {}),
-    });
-    if (result.coverage) messages.push(result.coverage);
-    else skipped.push({ name: input.name, reason: result.errors.map((e) => `${e.code}: ${e.message}`).join('; ') || 'the mapping did not run' });
+    // A batch file counts as its records, as the engine stores them.
+    const records = splitRecords(plugin, input.raw);
+    for (const [index, raw] of records.entries()) {
+      const name = records.length > 1 ? `${input.name} record ${index + 1}` : input.name;
+      const result = await evaluator.evaluate({
+        plugin, raw, coverage: true, ...(mapping ? { mappingSource: mapping.source, mappingName: mapping.name } : {}),
+      });
+      if (result.coverage) messages.push(result.coverage);
+      else skipped.push({ name, reason: result.errors.map((e) => `${e.code}: ${e.message}`).join('; ') || 'the mapping did not run' });
+    }
   }
   return { ...aggregateCoverage(messages), skipped };
 }

@@ -5,7 +5,7 @@ import { versionHash } from '../common/hash.ts';
 import { compileMappingSource, MappingSyntaxError, type MappingLimits } from '../mapping/mapping-file.ts';
 import { MessageProcessor, type ResourceValidator } from '../pipeline/processor.ts';
 import { PluginRegistry, type LoadedPlugin } from '../plugins/registry.ts';
-import { WorkbenchEvaluator, type EvaluationResult } from './evaluate.ts';
+import { splitRecords, WorkbenchEvaluator, type EvaluationResult } from './evaluate.ts';
 import { coverageOfInputs, readInputs, sampleFiles, type FolderCoverage } from './folder-coverage.ts';
 import {
   authoringPathOf, readAuthoringFile, resolveAuthoringPath, UnsafePathError, writeAuthoringFile, type AuthoringRoots, type ResolvedPath,
@@ -145,7 +145,7 @@ export class WorkbenchService {
       const routedPath = authoringPathOf(this.roots, routed.mapping.file) ?? path.basename(routed.mapping.file);
       result.route = { ...result.route, mapping: routedPath };
       if (request.mapping !== undefined && mappingName && routedPath !== mappingName) {
-        result.routeNotice = `the message is routed (${result.route.match}) to ${routedPath}; the text of ${mappingName} ran in its place`;
+        result.notices.push(`the message is routed (${result.route.match}) to ${routedPath}; the text of ${mappingName} ran in its place`);
       }
     }
     return result;
@@ -213,6 +213,8 @@ export class WorkbenchService {
       manifest = { plugin: plugin.id, ...(current.mapping ? { mapping: current.mapping } : manifest.mapping ? { mapping: manifest.mapping } : {}) };
     }
 
+    const records = splitRecords(plugin, Buffer.from(request.message, 'utf8')).length;
+    if (records > 1) throw new WorkbenchError(422, 'WORKBENCH_GOLDEN_REFUSED', `not saved: a batch of ${records} records; a golden test holds one message (paste one record)`);
     // The expected output comes from the saved mapping, not from the editor: the test must pass on disk.
     const registry = await this.reload();
     const fresh = registry.get(plugin.id) ?? plugin;

@@ -155,8 +155,8 @@ describe('workbench API (/workbench/api, role author)', () => {
     const other = 'mappings/hl7v2/wb/other.jsonata';
     const answer = await evaluate({ mapping: fixture(MAPPING), mappingPath: other });
     expect(answer.body.ok).toBe(true);
-    expect((answer.body as unknown as { routeNotice: string }).routeNotice).toBe(`the message is routed (ADT^A01) to ${MAPPING}; the text of ${other} ran in its place`);
-    expect((await evaluate({ mapping: fixture(MAPPING), mappingPath: MAPPING })).body).not.toHaveProperty('routeNotice');
+    expect((answer.body as unknown as { notices: string[] }).notices).toEqual([`the message is routed (ADT^A01) to ${MAPPING}; the text of ${other} ran in its place`]);
+    expect((await evaluate({ mapping: fixture(MAPPING), mappingPath: MAPPING })).body).toHaveProperty('notices', []);
   });
 
   test('every body is validated; oversized bodies are refused', async () => {

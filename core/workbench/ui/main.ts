@@ -14,7 +14,7 @@ interface EvalError { stage: string; code: string; message: string; line?: numbe
 interface Issue { resource: string; severity: string; path: string; message: string; pointer: string }
 interface Leaf { name: string; field: string; jsonata: string; read: boolean }
 interface Coverage { leaves: Leaf[]; fields: Array<{ name: string; present: number; read: number }>; totals: { leaves: number; read: number; fields: number; fieldsRead: number } }
-interface Evaluation { ok: boolean; routeKey?: string; route?: { match: string; mapping: string }; routeNotice?: string; engine?: string; tree?: unknown; bundle?: unknown; errors: EvalError[]; issues: Issue[]; warnings: string[]; coverage?: Coverage; ms: number }
+interface Evaluation { ok: boolean; routeKey?: string; route?: { match: string; mapping: string }; notices: string[]; engine?: string; tree?: unknown; bundle?: unknown; errors: EvalError[]; issues: Issue[]; warnings: string[]; coverage?: Coverage; ms: number }
 interface CoverageRow { name: string; level: string; presentIn: number; mappedIn: number; presentPercent: number; mappedPercent: number }
 
 const TOKEN_KEY = 'cdr-workbench-token';
@@ -199,8 +199,8 @@ function highlightOutput(pointer: string): void {
   first?.scrollIntoView({ block: 'center' });
 }
 
-function renderErrors(errors: EvalError[], notice?: string): void {
-  const noticeItem = notice ? [element('li', notice, 'warning')] : [];
+function renderErrors(errors: EvalError[], notices: string[]): void {
+  const noticeItem = notices.map((notice) => element('li', notice, 'warning'));
   $('errors').replaceChildren(...noticeItem, ...errors.map((e) => {
     const where = e.line !== undefined ? `line ${e.line}, column ${e.column ?? 1}: ` : '';
     const li = element('li', `${where}[${e.stage}] ${e.code}: ${e.message}`, 'error');
@@ -265,7 +265,7 @@ async function evaluate(): Promise<void> {
     if (sequence !== state.sequence) return; // a newer evaluation is on its way
     renderTree(result.tree, result.coverage);
     renderJson(result.bundle);
-    renderErrors(result.errors, result.routeNotice);
+    renderErrors(result.errors, result.notices);
     renderIssues(result.issues);
     renderMessageCoverage(result.coverage);
     const errors = result.issues.filter((i) => i.severity === 'error' || i.severity === 'fatal').length;

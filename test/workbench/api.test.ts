@@ -159,6 +159,17 @@ describe('workbench API (/workbench/api, role author)', () => {
     expect((await evaluate({ mapping: fixture(MAPPING), mappingPath: MAPPING })).body).toHaveProperty('notices', []);
   });
 
+  test('a batch file: the page runs its first record and says so; it is not saved as one golden test', async () => {
+    const batch = fixture(SAMPLE_FULL) + fixture(SAMPLE_MINIMAL);
+    const answer = await evaluate({ message: batch });
+    expect(answer.body.ok).toBe(true);
+    expect((answer.body as unknown as { notices: string[] }).notices).toEqual(['a batch of 2 records (the engine stores each as its own message): this is record 1']);
+    expect(answer.body.bundle!.entry.map((e) => e.resource.id)).toEqual(['wb-PZ0001']);
+    const golden = await call('POST', '/workbench/api/golden', { body: { pluginId: PLUGIN, mappingPath: MAPPING, name: 'batch', message: batch } });
+    expect(golden.status).toBe(422);
+    expect(golden.body).toMatchObject({ message: expect.stringContaining('a batch of 2 records') });
+  });
+
   test('every body is validated; oversized bodies are refused', async () => {
     const missing = await call('POST', '/workbench/api/evaluate', { body: { pluginId: PLUGIN } });
     expect(missing.status).toBe(400);

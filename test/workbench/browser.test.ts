@@ -108,6 +108,9 @@ describe('mapping workbench in a real browser', () => {
     const line = fixture(MAPPING).split('\n').findIndex((l) => l.includes("'gender':")) + 1;
     expect(await error.getAttribute('data-line')).toBe(String(line));
     expect(await error.innerText()).toMatch(new RegExp(`^line ${line}, column \\d+: \\[map\\] JSONata S0`));
+    // The last good output stays, greyed, while the expression is broken.
+    expect(await page.locator('#output.stale').count()).toBe(1);
+    expect(await outputText()).toContain('"gender": "femmina"');
     await shot('03-syntax-error');
     await page.keyboard.press('Backspace');
     await page.keyboard.press('Backspace');
@@ -115,6 +118,7 @@ describe('mapping workbench in a real browser', () => {
     await page.keyboard.press('Backspace');
     await page.locator('#output').filter({ hasText: '"gender": "female"' }).waitFor();
     expect(await page.locator('#errors li').count()).toBe(0);
+    expect(await page.locator('#output.stale').count()).toBe(0);
 
     // 5. A real change, saved: the page shows the new version hash of the file on disk.
     await selectInEditor("'unknown'");

@@ -264,7 +264,9 @@ async function evaluate(): Promise<void> {
     });
     if (sequence !== state.sequence) return; // a newer evaluation is on its way
     renderTree(result.tree, result.coverage);
-    renderJson(result.bundle);
+    // A failed run (often a half-typed expression) keeps the last output, greyed, instead of blanking it.
+    if (result.bundle !== undefined || !$('output').hasChildNodes()) renderJson(result.bundle);
+    $('output').classList.toggle('stale', result.bundle === undefined);
     renderErrors(result.errors, result.notices);
     renderIssues(result.issues);
     renderMessageCoverage(result.coverage);

@@ -206,7 +206,15 @@ export class WorkbenchService {
     const mappingsHere = readdirSync(path.dirname(mapping.absolute)).filter((f) => f.endsWith('.jsonata'));
     let manifest: { plugin: string; mapping?: string } = { plugin: plugin.id, ...(mappingsHere.length > 1 ? { mapping: path.basename(mapping.absolute) } : {}) };
     if (existsSync(manifestPath.absolute)) {
-      const current = JSON.parse(readAuthoringFile(manifestPath, MAX_FILE_BYTES)) as { plugin?: string; mapping?: string };
+      let current: { plugin?: string; mapping?: string };
+      try {
+        current = JSON.parse(readAuthoringFile(manifestPath, MAX_FILE_BYTES)) as { plugin?: string; mapping?: string };
+      } catch (error) {
+        throw new WorkbenchError(409, 'WORKBENCH_CONFLICT', `${manifestPath.relative} cannot be read: ${(error as Error).message}`);
+      }
+      if (current.mapping && current.mapping !== path.basename(mapping.absolute)) {
+        throw new WorkbenchError(409, 'WORKBENCH_CONFLICT', `the golden tests in ${testsDir} are for ${current.mapping}, not ${path.basename(mapping.absolute)}`);
+      }
       if (current.plugin !== plugin.id) {
         throw new WorkbenchError(409, 'WORKBENCH_CONFLICT', `the golden tests beside ${mapping.relative} run through plugin ${current.plugin}, not ${plugin.id}`);
       }

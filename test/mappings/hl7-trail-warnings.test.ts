@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it, beforeAll } from '@jest/globals';
+import { loadSettings } from '../../core/config/index.ts';
+import { FIXED_MESSAGE_ID, FIXED_RECEIVED_AT, openAuthoringSession, type AuthoringSession } from '../../core/workbench/index.ts';
+
+/** Data warnings recorded by the mapping library reach the message trail, and unmapped codes are counted. */
+const settings = loadSettings();
+const ADT = 'asst-demo-nord-adt';
+
+async function run(session: AuthoringSession, raw: Buffer | string) {
+  const plugin = session.plugins.get(ADT)!;
+  const result = await session.processor.process(
+    { messageId: FIXED_MESSAGE_ID, ente: plugin.manifest.ente, pluginId: ADT, raw: Buffer.from(raw), receivedAt: FIXED_RECEIVED_AT },
+    { enforceValidation: false },
+  );
+  if (!result.ok) throw new Error(`${result.error.stage}: ${result.error.message}`);
+  return result;
+}
+
+describe('mapping warnings in the trail', () => {
+  let session: AuthoringSession;
+  beforeAll(async () => {
+    session = await openAuthoringSession(settings, { only: [ADT] });
+  });
+
+  it('an SDO discharge code without a translation is kept as the local code, warned and counted', async () => {
+    const result = await run(session, readFileSync('mappings/hl7v2/adt/tests/a03-discharge-unmapped-disposition.hl7'));
+    const encounter = result.resources.find((r) => r.resourceType === 'Encounter') as unknown as { hospitalization: { dischargeDisposition: { coding: unknown[] } } };
+    expect(encounter.hospitalization.dischargeDisposition.coding).toEqual([
+      { system: 'https://fhir.asst-demo-nord.example.invalid/CodeSystem/modalita-dimissione-sdo', code: '7' },
+    ]);
+    expect(result.warnings).toContainEqual(expect.stringMatching(/^unmapped code: "7" .* ConceptMap modalita-dimissione-sdo/));
+    const mapped = result.trail.find((t) => t.stage === 'mapped')!;
+    expect(mapped.info).toMatchObject({ unmappedCodes: 1 });
+    const validated = result.trail.find((t) => t.stage === 'validated')!;
+    expect(validated.warnings).toContainEqual(expect.stringContaining('unmapped code: "7"'));
+  });
+
+  it('a mapped discharge code gives no warning and no count', async () => {
+    const result = await run(session, readFileSync('mappings/hl7v2/adt/tests/a03-discharge.hl7'));
+    expect(result.warnings.filter((w) => w.startsWith('unmapped'))).toEqual([]);
+    expect(result.trail.find((t) => t.stage === 'mapped')!.info).not.toHaveProperty('unmappedCodes');
+  });
+
+  it('an invalid codice fiscale is kept, warned, and does not fail the message', async () => {
+    const raw = readFileSync('mappings/hl7v2/adt/tests/a01-admission.hl7', 'utf8').replace('RSSMRA80A01H501U', 'RSSMRA80A01H501K');
+    const result = await run(session, raw);
+    const patient = result.resources.find((r) => r.resourceType === 'Patient') as unknown as { identifier: Array<{ system: string; value: string }> };
+    expect(patient.identifier[0]).toEqual({ system: 'http://hl7.it/sid/codiceFiscale', value: 'RSSMRA80A01H501K' });
+    expect(result.warnings).toContain('codice fiscale "RSSMRA80A01H501K" is not valid (the check character should be U): kept as sent');
+    expect(result.trail.find((t) => t.stage === 'mapped')!.info).toMatchObject({ mappingWarnings: 1 });
+  });
+});

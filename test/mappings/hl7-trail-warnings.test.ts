@@ -6,11 +6,12 @@ import { FIXED_MESSAGE_ID, FIXED_RECEIVED_AT, openAuthoringSession, type Authori
 /** Data warnings recorded by the mapping library reach the message trail, and unmapped codes are counted. */
 const settings = loadSettings();
 const ADT = 'asst-demo-nord-adt';
+const LAB = 'asst-demo-nord-lab';
 
-async function run(session: AuthoringSession, raw: Buffer | string) {
-  const plugin = session.plugins.get(ADT)!;
+async function run(session: AuthoringSession, raw: Buffer | string, pluginId = ADT) {
+  const plugin = session.plugins.get(pluginId)!;
   const result = await session.processor.process(
-    { messageId: FIXED_MESSAGE_ID, ente: plugin.manifest.ente, pluginId: ADT, raw: Buffer.from(raw), receivedAt: FIXED_RECEIVED_AT },
+    { messageId: FIXED_MESSAGE_ID, ente: plugin.manifest.ente, pluginId, raw: Buffer.from(raw), receivedAt: FIXED_RECEIVED_AT },
     { enforceValidation: false },
   );
   if (!result.ok) throw new Error(`${result.error.stage}: ${result.error.message}`);
@@ -20,7 +21,7 @@ async function run(session: AuthoringSession, raw: Buffer | string) {
 describe('mapping warnings in the trail', () => {
   let session: AuthoringSession;
   beforeAll(async () => {
-    session = await openAuthoringSession(settings, { only: [ADT] });
+    session = await openAuthoringSession(settings, { only: [ADT, LAB] });
   });
 
   it('an SDO discharge code without a translation is kept as the local code, warned and counted', async () => {
@@ -49,5 +50,17 @@ describe('mapping warnings in the trail', () => {
     expect(patient.identifier[0]).toEqual({ system: 'http://hl7.it/sid/codiceFiscale', value: 'RSSMRA80A01H501K' });
     expect(result.warnings).toContain('codice fiscale "RSSMRA80A01H501K" is not valid (the check character should be U): kept as sent');
     expect(result.trail.find((t) => t.stage === 'mapped')!.info).toMatchObject({ mappingWarnings: 1 });
+  });
+
+  it('ORU: a local lab code missing from the LOINC ConceptMap stays local, is warned and counted; known codes get LOINC', async () => {
+    const result = await run(session, readFileSync('mappings/hl7v2/oru/tests/oru-r01-chimica-urine.hl7'), LAB);
+    type Obs = { resourceType: string; code: { coding: Array<{ system?: string; code: string }> } };
+    const observations = result.resources.filter((r) => r.resourceType === 'Observation') as unknown as Obs[];
+    const emol = observations.find((o) => o.code.coding.some((c) => c.code === 'EMOL'))!;
+    expect(emol.code.coding).toEqual([{ system: 'https://fhir.asst-demo-nord.example.invalid/CodeSystem/esami-laboratorio', code: 'EMOL', display: 'Indice di emolisi' }]);
+    const glucose = observations.find((o) => o.code.coding.some((c) => c.code === 'GLU'))!;
+    expect(glucose.code.coding[0]).toMatchObject({ system: 'http://loinc.org', code: '2345-7' });
+    expect(result.warnings.filter((w) => w.startsWith('unmapped code'))).toEqual([expect.stringContaining('"EMOL"')]);
+    expect(result.trail.find((t) => t.stage === 'mapped')!.info).toMatchObject({ unmappedCodes: 1 });
   });
 });

@@ -26,7 +26,7 @@ export function translateFunction(index: ConceptMapIndex) {
     // A code with no mapping is never dropped: it comes back as the local Coding (the map's source system)
     // and is recorded as a trail warning of the message, counted in the trail's "mapped" entry.
     const localSystem = sourceSystem ?? map.group[0]?.source;
-    recordUnmappedCode(String(code), conceptMap, localSystem);
+    recordUnmappedCode(String(code), `ConceptMap ${conceptMap}`, localSystem);
     return localSystem ? { system: localSystem, code: String(code) } : { code: String(code) };
   };
   return (code?: unknown, conceptMap?: unknown, sourceSystem?: unknown): TranslatedCoding | TranslatedCoding[] | undefined => {

@@ -24,17 +24,18 @@ describe('mapping warnings in the trail', () => {
     session = await openAuthoringSession(settings, { only: [ADT, LAB] });
   });
 
-  it('an SDO discharge code without a translation is kept as the local code, warned and counted', async () => {
+  it('an SDO discharge code without a discharge-disposition equivalent is kept as text, warned and counted', async () => {
     const result = await run(session, readFileSync('mappings/hl7v2/adt/tests/a03-discharge-unmapped-disposition.hl7'));
-    const encounter = result.resources.find((r) => r.resourceType === 'Encounter') as unknown as { hospitalization: { dischargeDisposition: { coding: unknown[] } } };
-    expect(encounter.hospitalization.dischargeDisposition.coding).toEqual([
-      { system: 'https://fhir.asst-demo-nord.example.invalid/CodeSystem/modalita-dimissione-sdo', code: '7' },
-    ]);
-    expect(result.warnings).toContainEqual(expect.stringMatching(/^unmapped code: "7" .* ConceptMap modalita-dimissione-sdo/));
+    const encounter = result.resources.find((r) => r.resourceType === 'Encounter') as unknown as { hospitalization: { dischargeDisposition: unknown } };
+    expect(encounter.hospitalization.dischargeDisposition).toEqual({ text: 'Trasferimento ad altro regime di ricovero nello stesso istituto (SDO 7)' });
+    expect(result.warnings).toContainEqual(expect.stringMatching(/^unmapped code: "7" has no translation in the SDO discharge-mode table/));
     const mapped = result.trail.find((t) => t.stage === 'mapped')!;
     expect(mapped.info).toMatchObject({ unmappedCodes: 1 });
     const validated = result.trail.find((t) => t.stage === 'validated')!;
     expect(validated.warnings).toContainEqual(expect.stringContaining('unmapped code: "7"'));
+    // an unknown code (not in the table at all) is warned the same way
+    const unknown = await run(session, readFileSync('mappings/hl7v2/adt/tests/a03-discharge-unmapped-disposition.hl7', 'utf8').replace('|||7|||', '|||X|||'));
+    expect(unknown.warnings).toContainEqual(expect.stringMatching(/^unmapped code: "X"/));
   });
 
   it('a mapped discharge code gives no warning and no count', async () => {

@@ -16,7 +16,7 @@ const GROUPS: Array<{ title: string; names: (name: string) => boolean }> = [
   { title: 'Identity and identifier systems (identity.ts, identifiers.ts)', names: (n) => ['resourceId', 'reference', 'idSystem'].includes(n) },
   {
     title: 'HL7 v2 data types, Italian identifiers, units, warnings (hl7v2.ts)',
-    names: (n) => /^hl7/.test(n) || ['codiceFiscale', 'isCodiceFiscale', 'stpIdentifier', 'eniIdentifier', 'teamIdentifier', 'ucum', 'warn'].includes(n),
+    names: (n) => /^hl7/.test(n) || ['codiceFiscale', 'isCodiceFiscale', 'stpIdentifier', 'eniIdentifier', 'teamIdentifier', 'ucum', 'unmappedCode', 'warn'].includes(n),
   },
   { title: 'CDA data types and narrative (cda.ts)', names: () => true },
 ];

@@ -1,6 +1,6 @@
 import { codeSystemUri } from './cda.ts';
 import { identifierSystems, resolveSystem } from './identifiers.ts';
-import { recordMappingWarning } from './scope.ts';
+import { recordMappingWarning, recordUnmappedCode } from './scope.ts';
 import { MappingFunctionError, type MappingFunction, type MappingFunctionContext } from './types.ts';
 
 /**
@@ -464,6 +464,17 @@ export function hl7v2Functions(context: MappingFunctionContext): MappingFunction
       doc: 'OBX-8 abnormal flag (HL7 table 0078) → CodeableConcept in v3-ObservationInterpretation (same codes in R4); an unknown flag is kept as text and recorded as a trail warning.',
       example: '$hl7Interpretation("H")',
       implementation: fn((flag: unknown) => hl7Interpretation(flag)),
+    },
+    {
+      name: 'unmappedCode',
+      signature: '<x-s:x>',
+      doc: 'For a mapping\'s own code table ($lookup) that has no entry for a code: records the "unmapped code" trail warning and counts it like a $translate miss; gives no value. The second argument names the table.',
+      example: "$lookup($dispositions, $code) ? $lookup($dispositions, $code) : $unmappedCode($code, 'the SDO discharge table')",
+      implementation: fn((code: unknown, table: string) => {
+        const text = scalar(code);
+        if (text) recordUnmappedCode(text, table);
+        return undefined;
+      }),
     },
     {
       name: 'warn',

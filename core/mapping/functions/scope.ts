@@ -40,9 +40,12 @@ export function recordMappingWarning(message: string): void {
   } else process.emitWarning(message, { code: 'CDR_MAPPING_WARNING' });
 }
 
-/** A local code with no translation: a warning naming the code and the map, and one more unmapped code counted. */
-export function recordUnmappedCode(code: string, conceptMap: string, system?: string): void {
+/**
+ * A local code with no translation: a warning naming the code and where it was looked up ("ConceptMap x",
+ * or a mapping's own table), and one more unmapped code counted.
+ */
+export function recordUnmappedCode(code: string, lookedUpIn: string, system?: string): void {
   const scope = storage.getStore();
   if (scope) scope.unmappedCodes += 1;
-  recordMappingWarning(`unmapped code: "${code}"${system ? ` (${system})` : ''} has no translation in ConceptMap ${conceptMap}; kept as the local code`);
+  recordMappingWarning(`unmapped code: "${code}"${system ? ` (${system})` : ''} has no translation in ${lookedUpIn}; kept as the local code`);
 }

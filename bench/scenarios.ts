@@ -54,11 +54,13 @@ function scaleCda(template: string, i: number, run: string): string {
   text = text.replace(/(<setId\b[^>]*\bextension=")([^"]*)(")/, `$1${run}-SET-${i}$3`);
   text = text.replace(/(root="2\.16\.840\.1\.113883\.2\.9\.4\.3\.2"\s+extension=")([^"]*)(")/g, (_m, a: string, _cf: string, c: string) => `${a}${syntheticCodiceFiscale(i)}${c}`);
   text = text.replace(/(extension=")([^"]*)("\s+root="2\.16\.840\.1\.113883\.2\.9\.4\.3\.2")/g, (_m, a: string, _cf: string, c: string) => `${a}${syntheticCodiceFiscale(i)}${c}`);
-  // Repeat the structured body's last component until the document is about 50 KB.
+  // Repeat the structured body's sections (its whole content: a sequence of top-level components,
+  // so the copy stays well-formed) until the document is about 50 KB.
   const close = text.lastIndexOf('</structuredBody>');
-  if (close > 0) {
-    const open = text.lastIndexOf('<component>', close);
-    const block = open > 0 ? text.slice(open, close) : '';
+  const openTag = text.search(/<structuredBody\b[^>]*>/);
+  if (close > 0 && openTag > 0) {
+    const open = text.indexOf('>', openTag) + 1;
+    const block = text.slice(open, close);
     if (block) {
       const copies: string[] = [];
       while (text.length + copies.join('').length < 50_000) copies.push(block);

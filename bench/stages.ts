@@ -99,6 +99,15 @@ export async function benchStages(scenarios: BenchScenario[], options: { runs: n
   return results;
 }
 
+/** The resources of one message under new ids, references between them rewritten (the store checks them). */
+function withFreshIds(resources: Array<{ resourceType: string; id?: string }>, suffix: number): Array<{ resourceType: string; id?: string }> {
+  let text = JSON.stringify(resources);
+  for (const r of resources) {
+    if (r.id) text = text.replaceAll(`"${r.resourceType}/${r.id}"`, `"${r.resourceType}/${r.id}-${suffix}"`);
+  }
+  return (JSON.parse(text) as Array<{ resourceType: string; id?: string }>).map((r) => ({ ...r, id: `${r.id}-${suffix}` }));
+}
+
 /** Group-committed stores as the worker does them: batches of 50 messages in one transaction, new keys. */
 async function benchStoreBatch(
   messages: Array<Array<{ resourceType: string; id?: string }>>,
@@ -125,7 +134,7 @@ async function benchStoreBatch(
         for (let m = 0; m < 50; m++) {
           const messageId = newMessageId();
           await inbox.acceptBatch([{ ente, messageId, pluginId: 'bench', channel: 'http', raw: Buffer.from(`bench ${messageId}`), dedupKey: messageId }]);
-          const resources = messages[(b * 50 + m) % messages.length]!.map((res) => ({ ...res, id: `${res.id}-${suffix}` }));
+          const resources = withFreshIds(messages[(b * 50 + m) % messages.length]!, suffix);
           suffix++;
           batch.push({ ente, messageId, producerHash: 'bench', sourceTime: null, resources, trail: [], attempts: 1 });
         }

@@ -111,6 +111,16 @@ const schemas: Record<string, Schema> = {
     resources: { type: 'object', additionalProperties: int }, resourceCount: int, historyCount: int, inboxCount: int, bytes: int, lastWrite: nullable(dateTime),
   }),
   PartitionList: list('Partition'),
+  Ente: obj({ code: str, name: str, type: nullable(str) }, ['code', 'name']),
+  EnteList: list('Ente'),
+  EnteRegistration: obj({ code: { type: 'string', pattern: '^[0-9]{6}$' }, name: str, type: str }, ['code', 'name']),
+  ReindexResult: obj({ ente: str, indexed: int }),
+  DirectoryEntry: obj({ resourceType: str, id: str }, ['resourceType', 'id']),
+  DirectoryList: { type: 'object', properties: { items: { type: 'array', items: { type: 'object', additionalProperties: true } }, next: nullable(str) } },
+  RetentionReport: obj({
+    startedAt: dateTime,
+    deleted: { type: 'array', items: obj({ table: { enum: ['inbox', 'resource_history'] }, ente: str, rows: int }) },
+  }),
   JsonChange: obj({ op: { enum: ['add', 'remove', 'replace'] }, path: str, before: {}, after: {} }, ['op', 'path']),
   ReprocessPreview: obj(
     {
@@ -278,6 +288,40 @@ const routes: RouteSpec[] = [
   {
     method: 'get', path: '/admin/partitions', tag: 'storage', summary: 'Per Ente: partitions, resource counts by type, size, last write', auth: 'any',
     responses: { '200': { description: 'the Enti the token sees', schema: ref('PartitionList') }, ...authErrors },
+  },
+  {
+    method: 'get', path: '/admin/enti', tag: 'storage', summary: 'Registered Enti the token sees', auth: 'any',
+    responses: { '200': { description: 'Enti', schema: ref('EnteList') }, ...authErrors },
+  },
+  {
+    method: 'post', path: '/admin/enti', tag: 'storage', summary: 'Register an Ente (or rename it): creates its partitions (audited)', auth: ['admin', 'operator'],
+    description: 'Needs a token for every Ente. Answers 201 for a new Ente, 200 for an update.',
+    body: { contentType: 'application/json', schema: ref('EnteRegistration'), required: true },
+    responses: {
+      '200': { description: 'updated', schema: ref('Partition') }, '201': { description: 'registered', schema: ref('Partition') },
+      '400': e('not a valid Ente'), ...authErrors,
+    },
+  },
+  {
+    method: 'post', path: '/admin/partitions/{ente}/reindex', tag: 'storage', summary: "Rebuild an Ente's search index (audited)", auth: ['admin', 'operator'],
+    params: [{ name: 'ente', in: 'path', schema: str, required: true }],
+    responses: { '200': { description: 'rows indexed', schema: ref('ReindexResult') }, '404': e('no such Ente'), ...authErrors },
+  },
+  {
+    method: 'get', path: '/admin/directory', tag: 'storage', summary: 'The shared regional directory (Organization L1/L2/L3...)', auth: 'any',
+    params: [query('type', str, 'resource type')],
+    responses: { '200': { description: 'directory resources', schema: ref('DirectoryList') }, ...authErrors },
+  },
+  {
+    method: 'post', path: '/admin/directory', tag: 'storage', summary: 'Add or replace a directory resource (audited)', auth: ['admin', 'operator'],
+    description: 'Needs a token for every Ente: the directory is shared by all of them.',
+    body: { contentType: 'application/json', schema: { type: 'object', additionalProperties: true }, required: true },
+    responses: { '200': { description: 'stored', schema: ref('DirectoryEntry') }, '400': e('not a directory resource'), ...authErrors },
+  },
+  {
+    method: 'post', path: '/admin/retention/run', tag: 'storage', summary: 'Run a retention pass now (audited)', auth: ['admin', 'operator'],
+    description: 'Needs a token for every Ente. The same pass runs periodically (config "retention").',
+    responses: { '200': { description: 'rows deleted per table and Ente', schema: ref('RetentionReport') }, ...authErrors },
   },
   {
     method: 'get', path: '/admin/overview', tag: 'console', summary: 'Last hour per Ente and plugin, queue, open dead letters, alerts', auth: 'any',

@@ -112,7 +112,7 @@ export class EngineMetrics {
     this.sources = { ...this.sources, ...sources };
   }
 
-  /** One read of Redis and PostgreSQL per scrape, shared by the gauges (and by scrapes within a second). */
+  /** One read of Redis and PostgreSQL per scrape, shared by the gauges of that scrape. */
   private read(): Promise<GaugeSnapshot> {
     const now = Date.now();
     if (this.snapshot && now - this.snapshot.at < 1000) return this.snapshot.value;
@@ -164,6 +164,8 @@ export class EngineMetrics {
   };
 
   metrics(): Promise<string> {
+    // Each scrape reads fresh: the snapshot only lets the gauges of this one scrape share a read.
+    this.snapshot = undefined;
     return this.registry.metrics();
   }
 

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { TokenStore } from '../../core/admin/index.ts';
 import { readConfigFile } from '../../core/config/load.ts';
 import { copyPluginTree, type FixtureTree } from '../support/fixture-plugins.ts';
@@ -250,7 +250,9 @@ describe('operator console API', () => {
     expect(plugins.body.items.map((p) => p.id)).toEqual([PLUGIN]);
     expect(plugins.body.items[0]!.status).toBe('active');
     const allPlugins = await call<Page<{ id: string }>>(url, 'GET', '/admin/plugins');
-    expect(allPlugins.body.items.map((p) => p.id).sort()).toEqual([OTHER_PLUGIN, PLUGIN].sort());
+    // Without a token scope (admin) every plugin of the tree is listed: the repository's and the test's own.
+    expect(allPlugins.body.items.map((p) => p.id).sort()).toEqual(readdirSync(tree.pluginsDir).sort());
+    expect(allPlugins.body.items.map((p) => p.id)).toEqual(expect.arrayContaining([OTHER_PLUGIN, PLUGIN]));
 
     const partitions = await call<Page<{ code: string; resources: Record<string, number>; bytes: number; lastWrite: string | null; inboxCount: number }>>(url, 'GET', '/admin/partitions', { token: tokens.operatorA });
     expect(partitions.body.items.map((p) => p.code)).toEqual(['030901']);

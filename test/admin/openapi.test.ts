@@ -73,7 +73,8 @@ describe('OpenAPI document', () => {
     test('every mounted route is documented', () => {
       const mounted = mountedRoutes((te.engine.app as unknown as { router: { stack: Layer[] } }).router.stack);
       expect(mounted.length).toBeGreaterThan(20);
-      const missing = mounted.filter((r) => !documented.includes(r));
+      // The FHIR API is one dispatcher (`/{*path}` under /fhir) whose paths the document lists one by one.
+      const missing = mounted.filter((r) => !documented.includes(r) && !/^(GET|_ALL) \/\{\*path\}$/.test(r));
       expect(missing).toEqual([]);
     });
 

@@ -92,10 +92,11 @@ describe('batch exports: split on parser.xml.recordPath', () => {
     expect(xmlFormat.split!(Buffer.from('<TriageExport><Testata/></TriageExport>'), batch)).toEqual([]);
   });
 
-  it('refuses a document that is not the batch, a malformed batch, a path without a record level', () => {
+  it('refuses a document that is not the batch, a malformed batch; the manifest refuses a path without a record level', () => {
     expect(parseFailure(() => xmlFormat.split!(Buffer.from('<Other><Accesso/></Other>'), batch)).code).toBe('PARSE_XML_RECORD_PATH');
     expect(parseFailure(() => xmlFormat.split!(Buffer.from(BATCH.slice(0, 300)), batch)).code).toBe('PARSE_XML_TRUNCATED');
-    expect(parseFailure(() => xmlFormat.split!(Buffer.from(BATCH), manifest({ recordPath: 'Accesso' }))).code).toBe('PARSE_XML_RECORD_PATH');
+    // A path without a record level never reaches the parser: the manifest schema refuses it.
+    expect(() => manifest({ recordPath: 'Accesso' })).toThrow(/dotted element path/);
     expect(parseFailure(() => xmlFormat.split!(Buffer.from(`${BATCH}<!DOCTYPE x [<!ENTITY e "x">]>`), batch)).code).toBe('PARSE_XML_MALFORMED');
   });
 });

@@ -1,6 +1,7 @@
 import { CdrError, HookError, MappingError, ParseError, RouteError, ValidationFailedError, errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { parseHl7Timestamp } from '../common/time.ts';
+import { newMappingScope, runInMappingScope } from '../mapping/functions/scope.ts';
 import { normalizeMappingOutput } from '../mapping/mapping-file.ts';
 import { formatParser, type ParsedDocument } from '../parse/index.ts';
 import type { HookContext } from '../plugins/api.ts';
@@ -133,18 +134,26 @@ export class MessageProcessor {
       }
 
       started = performance.now();
-      const output = await route.mapping.evaluate(tree, {
+      // Library functions record data warnings (unmapped local codes, invalid identifiers) in this scope.
+      const mappingScope = newMappingScope();
+      const output = await runInMappingScope(mappingScope, () => route.mapping.evaluate(tree, {
         ...plugin.bindings,
         ente: input.ente,
         pluginId: plugin.id,
         messageId: input.messageId,
         receivedAt: input.receivedAt.toISOString(),
         routeKey: parsed.routeKey,
-      });
+      }));
+      warnings.push(...mappingScope.warnings);
       let resources = normalizeMappingOutput(output, route.mapping.name);
       trail.push({
         stage: 'mapped', at: new Date().toISOString(), ok: true, ms: elapsed(started),
-        info: { mapping: route.mapping.name, mappingHash: route.mapping.hash, engine: route.mapping.engine, resources: resources.length },
+        info: {
+          mapping: route.mapping.name, mappingHash: route.mapping.hash, engine: route.mapping.engine, resources: resources.length,
+          // the warnings themselves are listed with the others in the "validated" entry
+          ...(mappingScope.unmappedCodes > 0 ? { unmappedCodes: mappingScope.unmappedCodes } : {}),
+          ...(mappingScope.warnings.length > 0 ? { mappingWarnings: mappingScope.warnings.length } : {}),
+        },
       });
 
       if (plugin.hooks.postMap) {

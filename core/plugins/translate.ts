@@ -1,3 +1,4 @@
+import { recordUnmappedCode } from '../mapping/functions/scope.ts';
 import { MappingFunctionError } from '../mapping/functions/types.ts';
 import { translateWith, type ConceptMapIndex, type TranslatedCoding } from './concept-maps.ts';
 
@@ -22,8 +23,10 @@ export function translateFunction(index: ConceptMapIndex) {
     }
     const translated = translateWith(map, String(code), sourceSystem);
     if (translated) return translated;
-    // A code with no mapping is never dropped: it comes back as the local Coding (the map's source system).
+    // A code with no mapping is never dropped: it comes back as the local Coding (the map's source system)
+    // and is recorded as a trail warning of the message, counted in the trail's "mapped" entry.
     const localSystem = sourceSystem ?? map.group[0]?.source;
+    recordUnmappedCode(String(code), `ConceptMap ${conceptMap}`, localSystem);
     return localSystem ? { system: localSystem, code: String(code) } : { code: String(code) };
   };
   return (code?: unknown, conceptMap?: unknown, sourceSystem?: unknown): TranslatedCoding | TranslatedCoding[] | undefined => {

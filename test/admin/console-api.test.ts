@@ -1,4 +1,5 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { TokenStore } from '../../core/admin/index.ts';
 import { readConfigFile } from '../../core/config/load.ts';
 import { copyPluginTree, type FixtureTree } from '../support/fixture-plugins.ts';
@@ -247,8 +248,11 @@ describe('operator console API', () => {
 
   test('plugins and partitions are scoped to the Enti of the token', async () => {
     const plugins = await call<Page<{ id: string; status: string; ente: string }>>(url, 'GET', '/admin/plugins', { token: tokens.operatorA });
-    expect(plugins.body.items.map((p) => p.id)).toEqual([PLUGIN]);
-    expect(plugins.body.items[0]!.status).toBe('active');
+    // Exactly the tree's plugins of Ente 030901 (the reference ADT and LIS plugins), none of another Ente.
+    const enteA = readdirSync(tree.pluginsDir).filter((id) => (JSON.parse(readFileSync(path.join(tree.pluginsDir, id, 'plugin.json'), 'utf8')) as { ente: string }).ente === '030901');
+    expect(plugins.body.items.map((p) => p.id).sort()).toEqual(enteA.sort());
+    expect(plugins.body.items.every((p) => p.ente === '030901')).toBe(true);
+    expect(plugins.body.items.find((p) => p.id === PLUGIN)!.status).toBe('active');
     const allPlugins = await call<Page<{ id: string }>>(url, 'GET', '/admin/plugins');
     // Without a token scope (admin) every plugin of the tree is listed: the repository's and the test's own.
     expect(allPlugins.body.items.map((p) => p.id).sort()).toEqual(readdirSync(tree.pluginsDir).sort());

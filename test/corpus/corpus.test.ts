@@ -75,8 +75,8 @@ describe('a corpus run over a folder', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'cdr-corpus-'));
     mkdirSync(path.join(dir, 'sub'));
     writeFileSync(path.join(dir, 'adt-a01.hl7'), A01);
-    writeFileSync(path.join(dir, 'sub', 'oru.hl7'), 'MSH|^~\\&|LIS|X|CDR|RL|20240311||ORU^R01|L1|P|2.5\rPID|1||X1^^^X^PI\rOBR|1\r');
-    writeFileSync(path.join(dir, 'sub', 'oru-2.hl7'), 'MSH|^~\\&|LIS|X|CDR|RL|20240311||ORU^R01|L2|P|2.5\rPID|1||X2^^^X^PI\r');
+    writeFileSync(path.join(dir, 'sub', 'mfn.hl7'), 'MSH|^~\\&|LIS|X|CDR|RL|20240311||MFN^M02|L1|P|2.5\rPID|1||X1^^^X^PI\rOBR|1\r');
+    writeFileSync(path.join(dir, 'sub', 'mfn-2.hl7'), 'MSH|^~\\&|LIS|X|CDR|RL|20240311||MFN^M02|L2|P|2.5\rPID|1||X2^^^X^PI\r');
     writeFileSync(path.join(dir, 'bad-class.hl7'), A01.replace(/PV1\|1\|I\|/, 'PV1|1|Z|'));
     writeFileSync(path.join(dir, 'bad-class-2.hl7'), A01.replace(/PV1\|1\|I\|/, 'PV1|1|Q|').replace(/\|(MSG-[A-Z0-9-]+)\|P\|/, '|OTHER|P|'));
     writeFileSync(path.join(dir, 'truncated.hl7'), 'MSH|^~\\&|X\r');
@@ -92,12 +92,12 @@ describe('a corpus run over a folder', () => {
     expect(report.skipped).toEqual({ notMessages: 2, unrecognised: 1 });
     expect(report.byFormat.hl7v2).toBe(6);
     expect([report.messages, report.parsed, report.routed, report.mapped, report.valid]).toEqual([6, 5, 3, 1, 1]);
-    expect(report.noRoute).toEqual([expect.objectContaining({ reason: 'hl7v2 ORU^R01', count: 2 })]);
+    expect(report.noRoute).toEqual([expect.objectContaining({ reason: 'hl7v2 MFN^M02', count: 2 })]);
     expect(report.failures.parse).toEqual([expect.objectContaining({ count: 1, reason: expect.stringMatching(/^PARSE_NO_MESSAGE_TYPE/) })]);
     expect(report.failures.map).toEqual([
       expect.objectContaining({ count: 2, reason: expect.stringMatching(/PV1-2 patient class "…" has no FHIR Encounter.class mapping/) }),
     ]);
-    expect(report.plugins).toEqual({ 'asst-demo-nord-adt': 3 }); // the ORU and the truncated file are read without a plugin
+    expect(report.plugins).toEqual({ 'asst-demo-nord-adt': 3 }); // the MFN (no plugin routes it) and the truncated file are read without a plugin
     expect(report.resources).toBe(3);
     expect(report.coverage.map((c) => c.url.split('/').pop())).toEqual(['RLEncounterCore', 'RLLocationCore', 'RLPatientCore']);
   });
@@ -107,7 +107,7 @@ describe('a corpus run over a folder', () => {
     expect(text).toMatch(/^input\s+6\s+100\.0%/m);
     expect(text).toMatch(/^routed\s+3\s+50\.0%\s+2 no route, 0 other/m);
     expect(text).toMatch(/^valid\s+1\s+16\.7%\s+0/m);
-    expect(text).toMatch(/no route \(format and message\/document type\): 2 in 1 group\(s\)\n\s+2 {2}hl7v2 ORU\^R01 {3}\[e\.g\. sub\/oru-2\.hl7\]/);
+    expect(text).toMatch(/no route \(format and message\/document type\): 2 in 1 group\(s\)\n\s+2 {2}hl7v2 MFN\^M02 {3}\[e\.g\. sub\/mfn-2\.hl7\]/);
     expect(text).toMatch(/RLPatientCore \(Patient\): 1 resource\(s\), \d+\/\d+ elements and slices populated/);
     expect(text).toMatch(/slices: .*identifier:codiceFiscale 100\.0%/);
     expect(text).toMatch(/not populated: .*maritalStatus/);

@@ -17,6 +17,7 @@ export const commandLoaders: Record<string, () => Promise<CommandRegistrar>> = {
   jsonata: async () => (await import('./jsonata.ts')).registerJsonataCommand,
   token: async () => (await import('./token.ts')).registerTokenCommand,
   plugin: async () => (await import('./plugin.ts')).registerPluginCommand,
+  functions: async () => (await import('./functions.ts')).registerFunctionsCommand,
 };
 
 /** The registrars to load for these arguments: the named command only, or all of them (help, unknown command). */

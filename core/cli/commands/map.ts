@@ -54,6 +54,11 @@ export function registerMapCommand(program: Command): void {
       for (const issue of result.validationIssues) {
         process.stderr.write(`${issue.severity.padEnd(7)} ${issue.resource} ${issue.path}: ${issue.message}\n`);
       }
+      // Trail warnings of the mapping itself (unmapped codes, invalid identifiers...), beside the validation issues.
+      const fromValidation = result.validationIssues.map((i) => `${i.resource} ${i.path}: ${i.message}`);
+      for (const warning of result.warnings) {
+        if (!fromValidation.some((v) => warning.startsWith(v))) process.stderr.write(`trail   ${warning}\n`);
+      }
       process.stderr.write(`${result.resources.length} resources via ${result.route.mapping.name} (${result.route.mapping.engine}); ${errors.length} error(s), ${result.validationIssues.length - errors.length} other issue(s)\n`);
       process.exitCode = errors.length > 0 ? 1 : 0;
     });

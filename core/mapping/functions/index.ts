@@ -1,4 +1,5 @@
 import { cdaFunctions } from './cda.ts';
+import { hl7v2Functions } from './hl7v2.ts';
 import { identifierFunctions } from './identifiers.ts';
 import { identityFunctions } from './identity.ts';
 import { timeFunctions } from './time.ts';
@@ -6,11 +7,12 @@ import type { MappingFunction, MappingFunctionContext } from './types.ts';
 
 export { MappingFunctionError, type MappingFunction, type MappingFunctionContext } from './types.ts';
 export { deterministicId } from './identity.ts';
+export { currentMappingScope, newMappingScope, recordMappingWarning, recordUnmappedCode, runInMappingScope, type MappingScope } from './scope.ts';
 export { identifierSystems, resolveSystem, enteOidArc, type IdentifierSystem } from './identifiers.ts';
 
 /** Every library function, built for one plugin's context (Ente, time zone...). */
 export function buildFunctionLibrary(context: MappingFunctionContext): MappingFunction[] {
-  return [...timeFunctions(context), ...identityFunctions(context), ...identifierFunctions(context), ...cdaFunctions(context)];
+  return [...timeFunctions(context), ...identityFunctions(context), ...identifierFunctions(context), ...hl7v2Functions(context), ...cdaFunctions(context)];
 }
 
 /** The library as JSONata bindings: `{ dateTime: fn, ... }`, bound as `$dateTime` etc. */

@@ -32,7 +32,7 @@ export function syntheticOru(n: number, obxCount: number, random: () => number, 
   const time = `202403${String(1 + (n % 28)).padStart(2, '0')}0930${String(n % 60).padStart(2, '0')}`;
   const cf = syntheticCodiceFiscale(n);
   const segments = [
-    `MSH|^~\\&|LIS_DEMO|ASST_DEMO_NORD|CDR|REGIONE_LOMBARDIA|${time}||ORU^R01^ORU_R01|${controlId}|P|2.5|||AL|NE||UNICODE UTF-8`,
+    `MSH|^~\\&|LAB_DEMO|ASST_DEMO_NORD|CDR|REGIONE_LOMBARDIA|${time}||ORU^R01^ORU_R01|${controlId}|P|2.5|||AL|NE||UNICODE UTF-8`,
     `PID|1||SYN${String(n).padStart(7, '0')}^^^ASST_DEMO_NORD^PI~${cf}^^^MEF^NNITA||TEST${n}^PAZIENTE^^^^^L||19${40 + (n % 60)}0${1 + (n % 9)}15|${n % 2 ? 'M' : 'F'}`,
     `PV1|1|O|LAB^^^ASST_DEMO_NORD||||||||||||||||NOS-LAB-${n}`,
     `ORC|RE|ORD-${n}|LAB-${n}||CM`,

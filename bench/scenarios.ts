@@ -20,7 +20,7 @@ export const adtScenario: BenchScenario = {
 
 export const oruScenario: BenchScenario = {
   name: 'ORU^R01 (6-18 OBX, mean 12)',
-  pluginId: 'asst-demo-nord-adt',
+  pluginId: 'asst-demo-nord-lab',
   make: (i, run) => {
     const random = rng(i + 1);
     return Buffer.from(syntheticOru(i, oruObxCount(random), random, `${run}-ORU-${i}`));

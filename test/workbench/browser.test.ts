@@ -51,6 +51,8 @@ describe('mapping workbench in a real browser', () => {
     authorToken = (await new TokenStore(te.engine.db).create({ role: 'author', enti: '*', actor: 'test', name: 'mapping author' })).token;
     userDataDir = mkdtempSync(path.join(os.tmpdir(), 'cdr-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS, viewport: { width: 1600, height: 1000 } });
+    // Generous waits: under a loaded CI machine a round trip (evaluate, coverage) can take seconds.
+    context.setDefaultTimeout(60_000);
     page = context.pages()[0] ?? (await context.newPage());
     page.on('request', (request) => requestedHosts.add(new URL(request.url()).host));
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -153,5 +155,5 @@ describe('mapping workbench in a real browser', () => {
 
     expect(pageErrors).toEqual([]);
     expect([...requestedHosts]).toEqual([new URL(te.url).host]);
-  }, 120_000);
+  }, 300_000);
 });

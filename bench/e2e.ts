@@ -86,12 +86,14 @@ export async function runE2e(scenario: Scenario, options: E2eOptions, port: numb
     CDR_PORT: String(port), CDR_MLLP_PORT: String(mllpPort), CDR_WORKER_CONCURRENCY: String(options.topology.workerConcurrency),
     CDR_DATA_DIR: `/tmp/cdr-bench-${prefix}`,
   };
-  const processes: RunningProcess[] = [spawnRole(options.topology.apiRunsWorkers ? 'all' : 'api', env)];
+  // CDR_BENCH_PROFILE=DIR: each engine process writes a V8 CPU profile there when it stops (node --cpu-prof).
+  const profile = process.env.CDR_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CDR_BENCH_PROFILE}`] : [];
+  const processes: RunningProcess[] = [spawnRole(options.topology.apiRunsWorkers ? 'all' : 'api', env, profile)];
   const url = `http://127.0.0.1:${port}`;
   const db = new pg.Client({ connectionString: benchDatabaseUrl() });
   try {
     await waitReady(url);
-    for (let w = 0; w < options.topology.workers; w++) processes.push(spawnRole('worker', { ...env, CDR_PORT: '0', CDR_MLLP_PORT: '0' }));
+    for (let w = 0; w < options.topology.workers; w++) processes.push(spawnRole('worker', { ...env, CDR_PORT: '0', CDR_MLLP_PORT: '0' }, profile));
     for (const p of processes) await waitProcessReady(p);
     await db.connect();
 

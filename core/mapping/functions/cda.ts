@@ -240,13 +240,15 @@ export function cdaAddress(ad: unknown, useMap?: unknown): Json {
 const TELECOM_USES: Record<string, string> = { H: 'home', HP: 'home', HV: 'home', WP: 'work', DIR: 'work', PUB: 'work', MC: 'mobile', PG: 'mobile', TMP: 'temp', BAD: 'old' };
 const TELECOM_SYSTEMS: Record<string, string> = { tel: 'phone', fax: 'fax', mailto: 'email', http: 'url', https: 'url', sms: 'sms' };
 
-export function cdaTelecom(tel: unknown): Json {
+export function cdaTelecom(tel: unknown, useMap?: unknown): Json {
   const value = attr(tel, 'value');
+  // The caller's use map replaces the default: an Organization's telecom can never be "home" (FHIR org-3)
+  const uses = isNode(useMap) ? (useMap as Record<string, string>) : TELECOM_USES;
   if (!value) return undefined;
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
   const system = scheme ? (TELECOM_SYSTEMS[scheme] ?? 'other') : 'phone';
   const bare = scheme && system !== 'url' ? value.slice(scheme.length + 1).replace(/^\/\//, '') : value;
-  const use = (attr(tel, 'use') ?? '').split(/\s+/).map((u) => TELECOM_USES[u]).find((u) => typeof u === 'string');
+  const use = (attr(tel, 'use') ?? '').split(/\s+/).map((u) => uses[u]).find((u) => typeof u === 'string');
   return compact({ system, value: bare.trim(), use });
 }
 
@@ -439,9 +441,10 @@ export function cdaFunctions(context: MappingFunctionContext): MappingFunction[]
     },
     {
       name: 'cdaTelecom',
-      signature: '<x-:x>',
-      doc: 'CDA TEL → ContactPoint: system from the URL scheme (tel → phone, mailto → email, fax, http → url), value without the scheme, use (H/HP → home, WP → work, MC → mobile).',
-      implementation: fn((tel: unknown) => each(tel, cdaTelecom)),
+      signature: '<x-o?:x>',
+      doc: 'CDA TEL → ContactPoint: system from the URL scheme (tel → phone, mailto → email, fax, http → url), value without the scheme, use (H/HP → home, WP → work, MC → mobile). The optional second argument maps CDA use codes to FHIR ones and replaces the default (codes it does not list give no use): an Organization passes {"WP": "work"}, since its telecom can never be "home" (FHIR org-3).',
+      example: "$cdaTelecom(representedCustodianOrganization.telecom, {'WP': 'work'})",
+      implementation: fn((tel: unknown, useMap?: unknown) => each(tel, (node) => cdaTelecom(node, useMap))),
     },
   ];
 }

@@ -10,6 +10,8 @@ export type {
   ValidateOptions,
   ValidationIssue,
   ValidationResult,
+  ValidatorEngine,
 } from './types.ts';
 export { ValidatorLoadError } from './errors.ts';
-export { loadValidator, toOperationOutcome, DEFAULT_IG_DIR } from './validator.ts';
+export { toOperationOutcome, DEFAULT_IG_DIR } from './validator.ts';
+export { loadValidator } from './load.ts';

@@ -1,0 +1,163 @@
+/**
+ * The fast FhirValidator (the default engine). Each profile and base type is compiled once, lazily, into checking
+ * plans (plan.ts); a resource goes through the screen (screen.ts) in one pass along those plans. When the screen
+ * accepts — the common case in production — the result is `valid` with no issues, as the reference engine would
+ * say. When it rejects, the reference engine (Medplum + profile walker) validates the resource and its issues are
+ * returned unchanged: the explanation of a failure always comes from the oracle, so both engines report the same
+ * issues by construction there, and the differential tests check the other half (the screen never accepts what the
+ * reference engine reports).
+ */
+import type { CompiledStructure, StructureDefinitionLike } from '../model.ts';
+import { medplumTypeName } from '../medplum.ts';
+import type { FhirValidator, ValidateOptions, ValidationResult } from '../types.ts';
+import type { ValidatorParts } from '../validator.ts';
+import { FastInvariants } from './invariants.ts';
+import { PlanCompiler } from './plan.ts';
+import { Rejected, Screen, type ScreenContext } from './screen.ts';
+
+const HL7_SD = 'http://hl7.org/fhir/StructureDefinition/';
+const LITERAL_REFERENCE = /^(?:.*\/)?([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[^/]+)?$/;
+const CONDITIONAL_REFERENCE = /^([A-Z][A-Za-z]+)\?/;
+
+export interface ScreenStats {
+  accepted: number;
+  /** resources handed to the reference engine, by the first rule the screen stopped at */
+  rejected: Map<string, number>;
+}
+
+export class FastValidator implements FhirValidator {
+  private readonly screen: Screen;
+  private readonly sources = new Map<CompiledStructure, StructureDefinitionLike | undefined>();
+  readonly stats: ScreenStats = { accepted: 0, rejected: new Map() };
+
+  constructor(private readonly parts: ValidatorParts) {
+    const { base, profiles, sds } = parts;
+    const plans = new PlanCompiler({
+      baseStructure: (type) => base.structure(type),
+      sourceOf: (s) => {
+        if (!this.sources.has(s)) this.sources.set(s, sds.get(s.url) ?? (s.url.startsWith(HL7_SD) ? base.byType.get(s.type) : undefined));
+        return this.sources.get(s);
+      },
+      isBase: (s) => !sds.has(s.url),
+    });
+    this.screen = new Screen({
+      plans,
+      invariants: new FastInvariants(),
+      terminology: parts.terminology,
+      baseStructure: (type) => base.structure(type),
+      igStructure: (url) => profiles.get(url),
+      typeInvariants: (type) => base.typeInvariants(type),
+      profileType: (url) => this.profileType(url),
+      skippedInvariants: parts.skipped,
+    });
+  }
+
+  /** Same resolution as the reference engine: IG profile → its type; HL7 base or R4 profile URL → the resource type. */
+  private profileType(url: string): string | undefined {
+    const p = this.parts.profiles.get(url.split('|')[0]);
+    if (p) return p.type;
+    if (!url.startsWith(HL7_SD)) return undefined;
+    const t = url.slice(HL7_SD.length);
+    if (this.parts.base.byType.has(t)) return t;
+    return this.parts.base.resourceTypes.has(t) ? t : undefined;
+  }
+
+  knownProfiles(): string[] {
+    return this.parts.reference.knownProfiles();
+  }
+
+  hasProfile(url: string): boolean {
+    return this.parts.reference.hasProfile(url);
+  }
+
+  validate(resource: Record<string, unknown>, options?: ValidateOptions): ValidationResult {
+    const reason = this.explainRejection(resource, options);
+    if (reason === undefined) return { valid: true, issues: [] };
+    return this.parts.reference.validate(resource, options);
+  }
+
+  /**
+   * undefined when the screen accepts the resource (the reference engine would report nothing), otherwise the first
+   * rule it stopped at. Exposed for tests and diagnostics.
+   */
+  explainRejection(resource: Record<string, unknown>, options?: ValidateOptions): string | undefined {
+    if (!resource || typeof resource !== 'object' || Array.isArray(resource) || typeof resource.resourceType !== 'string') return 'not a resource';
+    try {
+      this.screenTree(resource, options?.profile, undefined);
+      this.stats.accepted++;
+      return undefined;
+    } catch (e) {
+      // anything unexpected (a defect of the screen) also goes to the reference engine rather than passing
+      const reason = e instanceof Rejected ? e.reason : `screen failure: ${e instanceof Error ? e.message : String(e)}`;
+      this.stats.rejected.set(reason, (this.stats.rejected.get(reason) ?? 0) + 1);
+      return reason;
+    }
+  }
+
+  private screenTree(resource: Record<string, unknown>, profile: string | undefined, outerRefs: Map<string, string> | undefined): void {
+    const entries = resource.resourceType === 'Bundle' && Array.isArray(resource.entry) ? (resource.entry as unknown[]) : [];
+    let refTypes = outerRefs;
+    if (entries.length) {
+      refTypes = new Map(outerRefs);
+      for (const e of entries) {
+        const entry = e as { fullUrl?: unknown; resource?: { resourceType?: unknown } } | null;
+        if (entry && typeof entry.fullUrl === 'string' && typeof entry.resource?.resourceType === 'string') refTypes.set(entry.fullUrl, entry.resource.resourceType);
+      }
+    }
+    this.screenOne(resource, profile, refTypes);
+    for (const e of entries) {
+      const r = (e as { resource?: unknown } | null)?.resource as Record<string, unknown> | undefined;
+      if (!r || typeof r !== 'object' || typeof r.resourceType !== 'string') continue;
+      this.screenTree(r, undefined, refTypes);
+    }
+  }
+
+  private screenOne(resource: Record<string, unknown>, profileOption: string | undefined, refTypes: Map<string, string> | undefined): void {
+    const type = resource.resourceType as string;
+    if (Array.isArray(resource.contained) && resource.contained.length) throw new Rejected('contained resources');
+    const base = this.parts.base;
+    const ctx: ScreenContext = {
+      resource,
+      errorsOnly: false,
+      referenceType: (ref) => {
+        if (ref.startsWith('#')) return undefined;
+        const fromBundle = refTypes?.get(ref);
+        if (fromBundle) return fromBundle;
+        const m = LITERAL_REFERENCE.exec(ref) ?? CONDITIONAL_REFERENCE.exec(ref);
+        return m && base.resourceTypes.has(m[1]) ? m[1] : undefined;
+      },
+    };
+    const meta = resource.meta as { profile?: unknown } | undefined;
+    const declared = Array.isArray(meta?.profile) ? (meta.profile as unknown[]).filter((p): p is string => typeof p === 'string') : [];
+    const targets = profileOption ? [profileOption] : declared;
+    let baseDone = false;
+    const checkBase = (): void => {
+      if (baseDone) return;
+      baseDone = true;
+      const structure = base.structure(type);
+      if (!structure) throw new Rejected(`unknown resource type ${type}`);
+      this.screen.checkResource(resource, structure, ctx);
+      if (type === 'Bundle') this.screen.checkBundle(resource, base.elementInvariants('Bundle', 'Bundle'), base.elementInvariants('Bundle', 'Bundle.entry'), ctx);
+      this.checkSkippedByMedplum(resource, type, ctx);
+    };
+    if (!targets.length) checkBase();
+    for (const url of targets) {
+      const canonical = url.split('|')[0];
+      if (canonical === `${HL7_SD}${type}`) {
+        checkBase();
+        continue;
+      }
+      const profile = this.parts.resourceProfiles.has(canonical) ? this.parts.profiles.get(canonical) : undefined;
+      if (!profile) throw new Rejected(`unknown profile ${url}`);
+      if (profile.type !== type) throw new Rejected(`profile ${url} is for ${profile.type}`);
+      this.screen.checkResource(resource, profile, { ...ctx, medplumType: medplumTypeName(canonical) });
+      this.checkSkippedByMedplum(resource, type, ctx);
+    }
+  }
+
+  /** org-1 (and dom-3, irrelevant without contained resources): base invariants Medplum skips and the walker checks. */
+  private checkSkippedByMedplum(resource: Record<string, unknown>, type: string, ctx: ScreenContext): void {
+    const rules = this.parts.base.medplumSkipped(type).filter((c) => c.key !== 'dom-3');
+    if (rules.length) this.screen.checkRootRules(resource, type, rules, ctx);
+  }
+}

@@ -216,20 +216,28 @@ export class ReferenceValidator implements FhirValidator {
       const r = e?.resource as Record<string, unknown> | undefined;
       if (typeof e?.fullUrl === 'string' && typeof r?.resourceType === 'string') refTypes.set(e.fullUrl, r.resourceType);
     }
-    try {
-      issues.push(...this.validateOne(resource, profile, prefix, refTypes));
-    } catch (e) {
-      // a defect of the validator must not pass a resource silently, nor crash the pipeline
-      issues.push({
-        severity: 'error', code: 'exception', path: `${prefix}${String(resource.resourceType)}`,
-        message: `Validation could not complete: ${e instanceof Error ? e.message : String(e)}`, rule: 'exception',
-      });
-    }
+    issues.push(...this.validateNode(resource, profile, prefix, refTypes));
     entries.forEach((e, i) => {
       const r = e?.resource as Record<string, unknown> | undefined;
       if (!r || typeof r !== 'object' || typeof r.resourceType !== 'string') return;
       this.validateTree(r, undefined, `${prefix}Bundle.entry[${i}].resource.`, refTypes, issues);
     });
+  }
+
+  /**
+   * The issues of one resource on its own (a Bundle without its entries' resources), paths prefixed, exactly as
+   * validate() reports them for that node of a tree. The fast engine calls it for the parts its screen rejects.
+   */
+  validateNode(resource: Record<string, unknown>, profile: string | undefined, prefix: string, refTypes: Map<string, string>): ValidationIssue[] {
+    try {
+      return this.validateOne(resource, profile, prefix, refTypes);
+    } catch (e) {
+      // a defect of the validator must not pass a resource silently, nor crash the pipeline
+      return [{
+        severity: 'error', code: 'exception', path: `${prefix}${String(resource.resourceType)}`,
+        message: `Validation could not complete: ${e instanceof Error ? e.message : String(e)}`, rule: 'exception',
+      }];
+    }
   }
 
   private validateOne(

@@ -109,4 +109,22 @@ describe('random mutations (seeded)', () => {
     expect(reportedByReference).toBeGreaterThan(CASES / 2);
     expect(acceptedByScreen).toBeGreaterThan(0);
   });
+
+  it('100 mutated golden Bundles: same issues, with entry-prefixed paths, from both engines', () => {
+    const rand = prng(SEED + 1);
+    const bundles = goldenResources().filter((c) => c.resource.resourceType === 'Bundle');
+    const mismatches: string[] = [];
+    let reported = 0;
+    for (let i = 0; i < 100; i++) {
+      const base = bundles[Math.floor(rand() * bundles.length)] as Named;
+      const resource = clone(base.resource);
+      const what = mutate(resource, rand);
+      const ref = reference.validate(clone(resource));
+      const got = fast.validate(clone(resource));
+      if (ref.issues.some((x) => x.path.startsWith('Bundle.entry['))) reported++;
+      if (got.valid !== ref.valid || JSON.stringify(summary(got)) !== JSON.stringify(summary(ref))) mismatches.push(`${base.name}: ${what}`);
+    }
+    expect(mismatches).toEqual([]);
+    expect(reported).toBeGreaterThan(20);
+  });
 });

@@ -9,7 +9,7 @@
  */
 import type { CompiledStructure, StructureDefinitionLike } from '../model.ts';
 import { medplumTypeName } from '../medplum.ts';
-import type { FhirValidator, ValidateOptions, ValidationResult } from '../types.ts';
+import type { FhirValidator, ValidateOptions, ValidationIssue, ValidationResult } from '../types.ts';
 import type { ValidatorParts } from '../validator.ts';
 import { FastInvariants } from './invariants.ts';
 import { PlanCompiler } from './plan.ts';
@@ -71,19 +71,53 @@ export class FastValidator implements FhirValidator {
   }
 
   validate(resource: Record<string, unknown>, options?: ValidateOptions): ValidationResult {
-    const reason = this.explainRejection(resource, options);
-    if (reason === undefined) return { valid: true, issues: [] };
-    return this.parts.reference.validate(resource, options);
+    if (!resource || typeof resource !== 'object' || Array.isArray(resource) || typeof resource.resourceType !== 'string') {
+      return this.parts.reference.validate(resource, options);
+    }
+    const issues: ValidationIssue[] = [];
+    this.validateTree(resource, options?.profile, '', undefined, issues);
+    return { valid: !issues.some((i) => i.severity === 'error' || i.severity === 'fatal'), issues };
   }
 
   /**
-   * undefined when the screen accepts the resource (the reference engine would report nothing), otherwise the first
-   * rule it stopped at. Exposed for tests and diagnostics.
+   * The reference engine's tree walk (a resource, then each Bundle entry's resource with an indexed prefix), with
+   * the screen in front of each node: only the nodes it rejects are validated by the reference engine, so one
+   * entry with a finding does not send the whole Bundle down the slow path.
    */
-  explainRejection(resource: Record<string, unknown>, options?: ValidateOptions): string | undefined {
-    if (!resource || typeof resource !== 'object' || Array.isArray(resource) || typeof resource.resourceType !== 'string') return 'not a resource';
+  private validateTree(
+    resource: Record<string, unknown>,
+    profile: string | undefined,
+    prefix: string,
+    outerRefs: Map<string, string> | undefined,
+    issues: ValidationIssue[],
+  ): void {
+    const entries = resource.resourceType === 'Bundle' && Array.isArray(resource.entry) ? (resource.entry as unknown[]) : [];
+    const refTypes = this.referenceTypes(entries, outerRefs);
+    if (this.screenNode(resource, profile, refTypes) !== undefined) {
+      issues.push(...this.parts.reference.validateNode(resource, profile, prefix, refTypes ?? new Map()));
+    }
+    entries.forEach((e, i) => {
+      const r = (e as { resource?: unknown } | null)?.resource as Record<string, unknown> | undefined;
+      if (!r || typeof r !== 'object' || typeof r.resourceType !== 'string') return;
+      this.validateTree(r, undefined, `${prefix}Bundle.entry[${i}].resource.`, refTypes, issues);
+    });
+  }
+
+  /** fullUrl → resource type of a Bundle's entries, on top of the enclosing Bundles' (as the reference engine). */
+  private referenceTypes(entries: unknown[], outer: Map<string, string> | undefined): Map<string, string> | undefined {
+    if (!entries.length) return outer;
+    const refTypes = new Map(outer);
+    for (const e of entries) {
+      const entry = e as { fullUrl?: unknown; resource?: { resourceType?: unknown } } | null;
+      if (entry && typeof entry.fullUrl === 'string' && typeof entry.resource?.resourceType === 'string') refTypes.set(entry.fullUrl, entry.resource.resourceType);
+    }
+    return refTypes;
+  }
+
+  /** undefined when the screen accepts this node (a Bundle: without its entries' resources), else the reason. */
+  private screenNode(resource: Record<string, unknown>, profile: string | undefined, refTypes: Map<string, string> | undefined): string | undefined {
     try {
-      this.screenTree(resource, options?.profile, undefined);
+      this.screenOne(resource, profile, refTypes);
       this.stats.accepted++;
       return undefined;
     } catch (e) {
@@ -94,22 +128,27 @@ export class FastValidator implements FhirValidator {
     }
   }
 
-  private screenTree(resource: Record<string, unknown>, profile: string | undefined, outerRefs: Map<string, string> | undefined): void {
+  /**
+   * undefined when the screen accepts the resource (the reference engine would report nothing), otherwise the first
+   * rule it stopped at. Exposed for tests and diagnostics.
+   */
+  explainRejection(resource: Record<string, unknown>, options?: ValidateOptions): string | undefined {
+    if (!resource || typeof resource !== 'object' || Array.isArray(resource) || typeof resource.resourceType !== 'string') return 'not a resource';
+    return this.firstRejection(resource, options?.profile, undefined);
+  }
+
+  private firstRejection(resource: Record<string, unknown>, profile: string | undefined, outerRefs: Map<string, string> | undefined): string | undefined {
     const entries = resource.resourceType === 'Bundle' && Array.isArray(resource.entry) ? (resource.entry as unknown[]) : [];
-    let refTypes = outerRefs;
-    if (entries.length) {
-      refTypes = new Map(outerRefs);
-      for (const e of entries) {
-        const entry = e as { fullUrl?: unknown; resource?: { resourceType?: unknown } } | null;
-        if (entry && typeof entry.fullUrl === 'string' && typeof entry.resource?.resourceType === 'string') refTypes.set(entry.fullUrl, entry.resource.resourceType);
-      }
-    }
-    this.screenOne(resource, profile, refTypes);
+    const refTypes = this.referenceTypes(entries, outerRefs);
+    const own = this.screenNode(resource, profile, refTypes);
+    if (own !== undefined) return own;
     for (const e of entries) {
       const r = (e as { resource?: unknown } | null)?.resource as Record<string, unknown> | undefined;
       if (!r || typeof r !== 'object' || typeof r.resourceType !== 'string') continue;
-      this.screenTree(r, undefined, refTypes);
+      const inner = this.firstRejection(r, undefined, refTypes);
+      if (inner !== undefined) return inner;
     }
+    return undefined;
   }
 
   private screenOne(resource: Record<string, unknown>, profileOption: string | undefined, refTypes: Map<string, string> | undefined): void {

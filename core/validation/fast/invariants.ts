@@ -22,9 +22,27 @@ function nonEmpty(v: unknown): boolean {
   return v !== undefined && v !== null && (!Array.isArray(v) || v.length > 0);
 }
 
+/** a dateTime to the second with an explicit zone; group 1 is the zone */
+const FULL_DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/;
+
 function hasChoice(obj: Record<string, unknown>, stem: string): boolean {
   for (const k in obj) if (k.length > stem.length && k.startsWith(stem) && k.charCodeAt(stem.length) <= 90 && k.charCodeAt(stem.length) >= 65) return true;
   return false;
+}
+
+function entryObjects(bundle: Record<string, unknown>): Array<Record<string, unknown>> | undefined {
+  const entries = bundle.entry;
+  if (entries === undefined) return [];
+  if (!Array.isArray(entries) || !entries.every((e) => e !== null && typeof e === 'object' && !Array.isArray(e))) return undefined;
+  return entries as Array<Record<string, unknown>>;
+}
+
+/** bdl-3 / bdl-4: every entry has `prop` exactly when the Bundle type is one of `types` (true, or undefined = ask FHIRPath). */
+function entriesAll(bundle: Record<string, unknown>, resource: Record<string, unknown>, prop: string, types: string[]): boolean | undefined {
+  const entries = entryObjects(bundle);
+  if (!entries || bundle !== resource || typeof bundle.type !== 'string') return undefined;
+  const expected = types.includes(bundle.type);
+  return entries.every((e) => nonEmpty(e[prop]) === expected) ? true : undefined;
 }
 
 /**
@@ -45,7 +63,61 @@ const NATIVE: Record<string, Native> = {
   // att-1
   'data.empty() or contentType.exists()': (v) => !nonEmpty(v.data) || nonEmpty(v.contentType),
   // per-1: decided natively only when one end is missing (comparing partial dates is left to FHIRPath)
-  'start.hasValue().not() or end.hasValue().not() or (start <= end)': (v) => (v.start === undefined || v.end === undefined ? true : undefined),
+  'start.hasValue().not() or end.hasValue().not() or (start <= end)': (v) => {
+    if (v.start === undefined || v.end === undefined) return true;
+    if (typeof v.start !== 'string' || typeof v.end !== 'string') return undefined;
+    const a = FULL_DATE_TIME.exec(v.start);
+    const b = FULL_DATE_TIME.exec(v.end);
+    return a && b && a[1] === b[1] && v.start <= v.end ? true : undefined;
+  },
+  // per-1 with two full dateTimes in the same zone: the strings order as the instants do
+  // (undefined when start > end, so a violation is always confirmed by FHIRPath)
+  // obs-6, obs-7, obs-3
+  'dataAbsentReason.empty() or value.empty()': (v) => !nonEmpty(v.dataAbsentReason) || !hasChoice(v, 'value'),
+  'value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()': (v) =>
+    !hasChoice(v, 'value') || !nonEmpty(v.component) ? true : undefined,
+  'low.exists() or high.exists() or text.exists()': (v) => nonEmpty(v.low) || nonEmpty(v.high) || nonEmpty(v.text),
+  // cmp-1, cmp-2
+  'text.exists() or entry.exists() or section.exists()': (v) => nonEmpty(v.text) || nonEmpty(v.entry) || nonEmpty(v.section),
+  'emptyReason.empty() or entry.empty()': (v) => !nonEmpty(v.emptyReason) || !nonEmpty(v.entry),
+  // rl-pat-name
+  'given.exists() or family.exists()': (v) => nonEmpty(v.given) || nonEmpty(v.family),
+  // RL Organization telecom/address: no 'home' use
+  "where(use = 'home').empty()": (v) => v.use !== 'home',
+  // org-1
+  '(identifier.count() + name.count()) > 0': (v) => nonEmpty(v.identifier) || nonEmpty(v.name),
+  // Bundle invariants (bdl-*), evaluated on the whole Bundle: natively they cost nothing, in FHIRPath ~1 ms
+  "total.empty() or (type = 'searchset') or (type = 'history')": (v) => (!nonEmpty(v.total) ? true : typeof v.type === 'string' ? v.type === 'searchset' || v.type === 'history' : undefined),
+  "entry.search.empty() or (type = 'searchset')": (v) => {
+    const entries = entryObjects(v);
+    return entries && (v.type === 'searchset' || !entries.some((e) => nonEmpty(e.search))) ? true : undefined;
+  },
+  "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))": (v, r) =>
+    entriesAll(v, r, 'request', ['batch', 'transaction', 'history']),
+  "entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = 'transaction-response' or %resource.type = 'history'))": (v, r) =>
+    entriesAll(v, r, 'response', ['batch-response', 'transaction-response', 'history']),
+  "(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()": (v) => {
+    if (v.type === 'history') return true;
+    const entries = entryObjects(v);
+    if (!entries) return undefined;
+    const seen = new Set<string>();
+    for (const e of entries) {
+      if (e.fullUrl === undefined) continue;
+      const version = (e.resource as { meta?: { versionId?: unknown } } | undefined)?.meta?.versionId;
+      if (typeof e.fullUrl !== 'string' || (version !== undefined && typeof version !== 'string')) return undefined;
+      const key = e.fullUrl + (version ?? '');
+      if (seen.has(key)) return undefined;
+      seen.add(key);
+    }
+    return true;
+  },
+  "type = 'document' implies (identifier.system.exists() and identifier.value.exists())": (v) => (typeof v.type === 'string' && v.type !== 'document' ? true : undefined),
+  "type = 'document' implies (timestamp.hasValue())": (v) => (typeof v.type === 'string' && v.type !== 'document' ? true : undefined),
+  "type = 'document' implies entry.first().resource.is(Composition)": (v) => (typeof v.type === 'string' && v.type !== 'document' ? true : undefined),
+  "type = 'message' implies entry.first().resource.is(MessageHeader)": (v) => (typeof v.type === 'string' && v.type !== 'message' ? true : undefined),
+  'resource.exists() or request.exists() or response.exists()': (v) => (nonEmpty(v.resource) || nonEmpty(v.request) || nonEmpty(v.response) ? true : undefined),
+  "fullUrl.exists() implies fullUrl.contains('/_history/').not()": (v) =>
+    v.fullUrl === undefined || (typeof v.fullUrl === 'string' && !v.fullUrl.includes('/_history/')) ? true : undefined,
   // ref-1: a non-local reference (or none) cannot fail
   "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))": (v) =>
     typeof v.reference !== 'string' ? undefined : v.reference.startsWith('#') ? undefined : true,

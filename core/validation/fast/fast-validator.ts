@@ -93,8 +93,19 @@ export class FastValidator implements FhirValidator {
   ): void {
     const entries = resource.resourceType === 'Bundle' && Array.isArray(resource.entry) ? (resource.entry as unknown[]) : [];
     const refTypes = this.referenceTypes(entries, outerRefs);
-    if (this.screenNode(resource, profile, refTypes) !== undefined) {
+    const screened = this.screenNode(resource, profile, refTypes);
+    if (typeof screened === 'string') {
       issues.push(...this.parts.reference.validateNode(resource, profile, prefix, refTypes ?? new Map()));
+    } else if (screened.length) {
+      // warnings the screen states itself, prefixed and de-duplicated as the reference engine does
+      const seen = new Set<string>();
+      for (const w of screened) {
+        const full = prefix + w.path;
+        const key = `${w.severity}|${full}|${w.message}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        issues.push({ ...w, path: full });
+      }
     }
     entries.forEach((e, i) => {
       const r = (e as { resource?: unknown } | null)?.resource as Record<string, unknown> | undefined;
@@ -114,12 +125,15 @@ export class FastValidator implements FhirValidator {
     return refTypes;
   }
 
-  /** undefined when the screen accepts this node (a Bundle: without its entries' resources), else the reason. */
-  private screenNode(resource: Record<string, unknown>, profile: string | undefined, refTypes: Map<string, string> | undefined): string | undefined {
+  /**
+   * The warnings when the screen accepts this node (a Bundle: without its entries' resources), else the reason it
+   * stopped.
+   */
+  private screenNode(resource: Record<string, unknown>, profile: string | undefined, refTypes: Map<string, string> | undefined): ValidationIssue[] | string {
     try {
-      this.screenOne(resource, profile, refTypes);
+      const warnings = this.screenOne(resource, profile, refTypes);
       this.stats.accepted++;
-      return undefined;
+      return warnings;
     } catch (e) {
       // anything unexpected (a defect of the screen) also goes to the reference engine rather than passing
       const reason = e instanceof Rejected ? e.reason : `screen failure: ${e instanceof Error ? e.message : String(e)}`;
@@ -141,7 +155,7 @@ export class FastValidator implements FhirValidator {
     const entries = resource.resourceType === 'Bundle' && Array.isArray(resource.entry) ? (resource.entry as unknown[]) : [];
     const refTypes = this.referenceTypes(entries, outerRefs);
     const own = this.screenNode(resource, profile, refTypes);
-    if (own !== undefined) return own;
+    if (typeof own === 'string') return own;
     for (const e of entries) {
       const r = (e as { resource?: unknown } | null)?.resource as Record<string, unknown> | undefined;
       if (!r || typeof r !== 'object' || typeof r.resourceType !== 'string') continue;
@@ -151,13 +165,15 @@ export class FastValidator implements FhirValidator {
     return undefined;
   }
 
-  private screenOne(resource: Record<string, unknown>, profileOption: string | undefined, refTypes: Map<string, string> | undefined): void {
+  private screenOne(resource: Record<string, unknown>, profileOption: string | undefined, refTypes: Map<string, string> | undefined): ValidationIssue[] {
     const type = resource.resourceType as string;
     if (Array.isArray(resource.contained) && resource.contained.length) throw new Rejected('contained resources');
     const base = this.parts.base;
     const ctx: ScreenContext = {
       resource,
       errorsOnly: false,
+      path: [],
+      soft: [],
       referenceType: (ref) => {
         if (ref.startsWith('#')) return undefined;
         const fromBundle = refTypes?.get(ref);
@@ -189,9 +205,10 @@ export class FastValidator implements FhirValidator {
       const profile = this.parts.resourceProfiles.has(canonical) ? this.parts.profiles.get(canonical) : undefined;
       if (!profile) throw new Rejected(`unknown profile ${url}`);
       if (profile.type !== type) throw new Rejected(`profile ${url} is for ${profile.type}`);
-      this.screen.checkResource(resource, profile, { ...ctx, medplumType: medplumTypeName(canonical) });
-      this.checkSkippedByMedplum(resource, type, ctx);
+      this.screen.checkResource(resource, profile, { ...ctx, medplumType: medplumTypeName(canonical), profile: canonical });
+      this.checkSkippedByMedplum(resource, type, { ...ctx, profile: canonical });
     }
+    return ctx.soft;
   }
 
   /** org-1 (and dom-3, irrelevant without contained resources): base invariants Medplum skips and the walker checks. */

@@ -12,6 +12,8 @@ const MEDPLUM_SKIPPED = new Set(['ele-1', 'dom-3', 'org-1', 'sdf-19']);
 
 export interface KeyPlan {
   key: string;
+  /** '.' + key, the path segment of the walker's issue paths */
+  dotKey: string;
   /** FHIR type of the value under this key (choice keys: the type the suffix names) */
   type: string;
   child: ChildPlan;
@@ -24,6 +26,11 @@ export interface ChildPlan {
   structure: CompiledStructure;
   /** profile: an element of an IG profile or extension (every walker rule); base: an R4 base element */
   mode: 'profile' | 'base';
+  /**
+   * an element of the base type added under a profile element that lists only some children: the walker never
+   * visits it (so no binding is checked there), Medplum does
+   */
+  merged: boolean;
   /** JSON shape Medplum expects: array when the base element repeats */
   isArray: boolean;
   keys: KeyPlan[];
@@ -65,6 +72,10 @@ export class PlanCompiler {
     return index.get(node.id);
   }
 
+  isProfile(structure: CompiledStructure): boolean {
+    return !this.env.isBase(structure);
+  }
+
   /** Root constraints Medplum checks on the resource itself (dom-2, dom-4, dom-5…). */
   rootStrictConstraints(structure: CompiledStructure): Constraint[] {
     return this.strict(structure, structure.root);
@@ -79,18 +90,18 @@ export class PlanCompiler {
       .map((c) => ({ key: c.key, severity: 'error' as const, human: c.human ?? c.key, expression: c.expression as string }));
   }
 
-  private childPlan(structure: CompiledStructure, node: ElementNode, mode: 'profile' | 'base'): ChildPlan {
+  private childPlan(structure: CompiledStructure, node: ElementNode, mode: 'profile' | 'base', merged: boolean): ChildPlan {
     const raw = this.raw(structure, node);
     const baseMax = raw?.base?.max ?? raw?.max;
     const isArray = baseMax === undefined ? node.max > 1 : baseMax === '*' || Number.parseInt(baseMax, 10) > 1;
     const plan: ChildPlan = {
-      node, structure, mode, isArray, keys: [],
+      node, structure, mode, merged, isArray, keys: [],
       strictConstraints: this.strict(structure, node),
       lenientConstraints: mode === 'profile' ? node.constraints : [],
     };
     const isResourceId = node.path.split('.').length === 2 && node.name === 'id' && structure.kind === 'resource';
     const add = (key: string, type: string): void => {
-      const kp: KeyPlan = { key, type, child: plan };
+      const kp: KeyPlan = { key, dotKey: `.${key}`, type, child: plan };
       if (isPrimitiveCode(type)) kp.primitive = primitiveCheck(type, isResourceId);
       plan.keys.push(kp);
     };
@@ -112,17 +123,17 @@ export class PlanCompiler {
     if (plan) return plan;
     const mode = this.env.isBase(structure) ? 'base' : 'profile';
     plan = { children: [], byKey: new Map() };
-    const addChild = (s: CompiledStructure, n: ElementNode, m: 'profile' | 'base'): void => {
-      const child = this.childPlan(s, n, m);
+    const addChild = (s: CompiledStructure, n: ElementNode, m: 'profile' | 'base', merged: boolean): void => {
+      const child = this.childPlan(s, n, m, merged);
       plan!.children.push(child);
       for (const k of child.keys) plan!.byKey.set(k.key, k);
     };
-    for (const c of node.children) addChild(structure, c, mode);
+    for (const c of node.children) addChild(structure, c, mode, false);
     const type = node.types[0]?.code;
     if (node !== structure.root && type && type !== 'BackboneElement' && type !== 'Element' && !isPrimitiveCode(type)) {
       const base = this.env.baseStructure(type);
       const covered = new Set(node.children.map((c) => c.jsonName));
-      if (base) for (const c of base.root.children) if (!covered.has(c.jsonName)) addChild(base, c, 'base');
+      if (base) for (const c of base.root.children) if (!covered.has(c.jsonName)) addChild(base, c, 'base', true);
     }
     this.plans.set(node, plan);
     return plan;

@@ -11,6 +11,7 @@
 import { getAllDataTypes, getNestedProperty, matchDiscriminant, type TypedValue } from '@medplum/core';
 import type { CompiledStructure, Constraint, ElementNode } from '../model.ts';
 import type { Terminology } from '../terminology.ts';
+import type { ValidationIssue } from '../types.ts';
 import { deepContains, deepEqual, navigate } from '../walker.ts';
 import type { FastInvariants } from './invariants.ts';
 import type { ChildPlan, KeyPlan, PlanCompiler } from './plan.ts';
@@ -44,6 +45,15 @@ export interface ScreenContext {
   errorsOnly: boolean;
   /** private Medplum type name of the profile being checked, for its slice counts */
   medplumType?: string;
+  /** canonical URL of the profile being checked (the `profile` of the walker's issues) */
+  profile?: string;
+  /** the walker's path of the value being checked: the resource type, then '.key' segments and array indices */
+  path: Array<string | number>;
+  /**
+   * warnings the walker reports and the screen can state exactly (extensible bindings, warning invariants),
+   * in the walker's order; anything else stops the screen
+   */
+  soft: ValidationIssue[];
 }
 
 const HL7_SD = 'http://hl7.org/fhir/StructureDefinition/';
@@ -59,21 +69,32 @@ export class Screen {
   /** Checks a resource (not its Bundle entries) against a compiled profile or base resource structure. */
   checkResource(resource: Record<string, unknown>, structure: CompiledStructure, ctx: ScreenContext): void {
     const type = String(resource.resourceType);
+    ctx.path.length = 0;
+    ctx.path.push(type);
     for (const c of this.env.plans.rootStrictConstraints(structure)) this.strict(c, type, resource, ctx);
-    for (const c of structure.root.constraints) this.lenient(c, type, resource, ctx);
-    this.walkObject(resource, structure, structure.root, ctx, true);
+    // the walker evaluates a structure's own root invariants in profile mode only
+    if (this.env.plans.isProfile(structure)) for (const c of structure.root.constraints) this.lenient(c, type, resource, ctx);
+    this.walkObject(resource, structure, structure.root, ctx, true, true);
   }
 
   /** Invariants on the resource root that only the walker evaluates (org-1). */
   checkRootRules(resource: Record<string, unknown>, type: string, rules: Constraint[], ctx: ScreenContext): void {
+    ctx.path.length = 0;
+    ctx.path.push(type);
     for (const c of rules) this.lenient(c, type, resource, ctx);
   }
 
   /** Bundle invariants on the Bundle and each entry (evaluated on the real Bundle, as the walker does). */
   checkBundle(bundle: Record<string, unknown>, rootRules: Constraint[], entryRules: Constraint[], ctx: ScreenContext): void {
+    ctx.path.length = 0;
+    ctx.path.push('Bundle');
     for (const c of rootRules) this.lenient(c, 'Bundle', bundle, ctx);
     const entries = Array.isArray(bundle.entry) ? (bundle.entry as unknown[]) : [];
-    for (const e of entries) if (isObject(e)) for (const c of entryRules) this.lenient(c, 'Bundle.entry', e, ctx);
+    ctx.path.push('.entry', 0);
+    entries.forEach((e, i) => {
+      ctx.path[2] = i;
+      if (isObject(e)) for (const c of entryRules) this.lenient(c, 'Bundle.entry', e, ctx);
+    });
   }
 
   private strict(c: Constraint, base: string, value: unknown, ctx: ScreenContext): void {
@@ -85,19 +106,30 @@ export class Screen {
     if (this.env.skippedInvariants.has(c.key)) return;
     if (ctx.errorsOnly && c.severity !== 'error') return;
     const v = this.env.invariants.evaluate(base, c.expression, value, ctx.resource);
-    if (v === 'false' || v === 'error') reject(`invariant ${c.key}`);
+    if (v === 'error' || (v === 'false' && c.severity === 'error')) reject(`invariant ${c.key}`);
+    if (v === 'false') this.warn(ctx, 'invariant', `Constraint ${c.key} failed: ${c.human}`, c.key);
   }
 
-  private walkObject(obj: Record<string, unknown>, structure: CompiledStructure, node: ElementNode, ctx: ScreenContext, isResource: boolean): void {
+  /** A warning exactly as the walker words it (see walker.ts report()). */
+  private warn(ctx: ScreenContext, code: string, message: string, rule: string): void {
+    let path = '';
+    for (const seg of ctx.path) path += typeof seg === 'number' ? `[${seg}]` : seg;
+    const issue: ValidationIssue = { severity: 'warning', code, path, message, rule };
+    if (ctx.profile) issue.profile = ctx.profile;
+    ctx.soft.push(issue);
+  }
+
+  /** `visible`: the walker visits this object (it does not below elements a profile lists only partly). */
+  private walkObject(obj: Record<string, unknown>, structure: CompiledStructure, node: ElementNode, ctx: ScreenContext, isResource: boolean, visible: boolean): void {
     const plan = this.env.plans.objectPlan(structure, node);
     for (const key in obj) {
       if (isResource && key === 'resourceType') continue;
       if (!plan.byKey.has(key)) reject(`unknown or unsupported key ${key}`);
     }
-    for (const child of plan.children) this.checkChild(obj, child, ctx);
+    for (const child of plan.children) this.checkChild(obj, child, ctx, visible && !child.merged);
   }
 
-  private checkChild(obj: Record<string, unknown>, child: ChildPlan, ctx: ScreenContext): void {
+  private checkChild(obj: Record<string, unknown>, child: ChildPlan, ctx: ScreenContext, visible: boolean): void {
     const node = child.node;
     let count = 0;
     let present: KeyPlan | undefined;
@@ -120,17 +152,26 @@ export class Screen {
     if (count > node.max) reject(`cardinality ${node.path}`);
     if (!present) return;
     const value = obj[present.key];
+    const path = ctx.path;
+    path.push(present.dotKey);
     if (Array.isArray(value)) {
-      for (const item of value) this.checkValue(child, present, item, ctx, false);
-      if (node.slicing && node.slices.length) this.checkSlicing(child, present, value, ctx);
+      const depth = path.length;
+      path.push(0);
+      for (let i = 0; i < value.length; i++) {
+        path[depth] = i;
+        this.checkValue(child, present, value[i], ctx, false, visible);
+      }
+      path.pop();
+      if (node.slicing && node.slices.length) this.checkSlicing(child, present, value, ctx, true, visible);
     } else {
-      this.checkValue(child, present, value, ctx, false);
-      if (node.slicing && node.slices.length) this.checkSlicing(child, present, [value], ctx);
+      this.checkValue(child, present, value, ctx, false, visible);
+      if (node.slicing && node.slices.length) this.checkSlicing(child, present, [value], ctx, false, visible);
     }
+    path.pop();
   }
 
   /** One value of an element: every rule of the element, then its content. `sliceOnly`: the walker's slice pass. */
-  private checkValue(child: ChildPlan, kp: KeyPlan, value: unknown, ctx: ScreenContext, sliceOnly: boolean): void {
+  private checkValue(child: ChildPlan, kp: KeyPlan, value: unknown, ctx: ScreenContext, sliceOnly: boolean, visible: boolean): void {
     const node = child.node;
     if (value === null || value === undefined) reject('null value');
     if (!sliceOnly) {
@@ -142,13 +183,14 @@ export class Screen {
     }
     if (node.fixed !== undefined && !deepEqual(value, node.fixed)) reject(`fixed value ${node.path}`);
     if (node.pattern !== undefined && !deepContains(value, node.pattern)) reject(`pattern ${node.path}`);
-    if (node.binding) this.checkBinding(node, kp.type, value, ctx);
     if (kp.type === 'Reference' && isObject(value)) {
       if (!ctx.errorsOnly && !sliceOnly) this.medplumReference(child, value);
       if (child.mode === 'profile') this.walkerReference(node, value, ctx);
     }
     if (!sliceOnly) for (const c of child.strictConstraints) this.strict(c, this.fhirpathBase(node, kp.type), value, ctx);
+    // the walker's order from here: the profile's invariants, the binding, the type's invariants, the content
     if (child.mode === 'profile' || sliceOnly) for (const c of node.constraints) this.lenient(c, this.fhirpathBase(node, kp.type), value, ctx);
+    if (node.binding && visible) this.checkBinding(node, kp.type, value, ctx);
     if (!isObject(value)) return;
     if (!sliceOnly && !isPrimitiveCode(kp.type) && !NO_RECURSE.has(kp.type)) {
       for (const c of this.env.typeInvariants(kp.type)) this.lenient(c, kp.type, value, ctx);
@@ -163,21 +205,21 @@ export class Screen {
       const extProfile = node.types[0]?.profiles[0];
       const ext = extProfile ? this.env.igStructure(extProfile) : typeof value.url === 'string' ? this.env.igStructure(value.url) : undefined;
       if (ext && ext.type === 'Extension') {
-        this.walkObject(value, ext, ext.root, ctx, false);
-        if (child.mode === 'profile' && node.children.some((c) => c.name !== 'url')) this.walkObject(value, structure, node, ctx, false);
+        this.walkObject(value, ext, ext.root, ctx, false, visible);
+        if (child.mode === 'profile' && node.children.some((c) => c.name !== 'url')) this.walkObject(value, structure, node, ctx, false, visible);
         return;
       }
     }
-    if (node.children.length) return this.walkObject(value, structure, node, ctx, false);
+    if (node.children.length) return this.walkObject(value, structure, node, ctx, false, visible);
     if (node.contentReference) {
       const target = structure.byId.get(node.contentReference);
       if (!target) reject(`unresolved content reference ${node.contentReference}`);
-      return this.walkObject(value, structure, target, ctx, false);
+      return this.walkObject(value, structure, target, ctx, false, visible);
     }
     if (sliceOnly) return;
     const base = this.env.baseStructure(kp.type);
     if (!base) reject(`no definition for type ${kp.type}`);
-    this.walkObject(value, base, base.root, ctx, false);
+    this.walkObject(value, base, base.root, ctx, false, visible);
   }
 
   private fhirpathBase(node: ElementNode, type: string): string {
@@ -185,41 +227,52 @@ export class Screen {
     return node.choice ? node.path.replace('[x]', type.charAt(0).toUpperCase() + type.slice(1)) : node.path;
   }
 
-  /** Required and extensible bindings to local value sets (the walker's semantics: only 'not-in' is reported). */
+  /**
+   * Required and extensible bindings to local value sets (the walker's semantics: only 'not-in' is reported).
+   * A required one stops the screen; an extensible one is a warning, worded as the walker words it.
+   */
   private checkBinding(node: ElementNode, type: string, v: unknown, ctx: ScreenContext): void {
     const b = node.binding as NonNullable<ElementNode['binding']>;
     if (b.strength !== 'required' && b.strength !== 'extensible') return;
     if (ctx.errorsOnly && b.strength !== 'required') return;
     const term = this.env.terminology;
     if (!term.has(b.valueSet)) return;
+    const what = `${b.strength} value set ${b.valueSet}`;
+    const finding = (message: string): void => {
+      if (b.strength === 'required') reject(`binding ${node.path}`);
+      this.warn(ctx, 'code-invalid', message, 'binding');
+    };
     switch (type) {
       case 'code':
       case 'string':
       case 'uri':
       case 'canonical':
-        if (typeof v === 'string' && term.checkCode(b.valueSet, v) === 'not-in') reject(`binding ${node.path}`);
+        if (typeof v === 'string' && term.checkCode(b.valueSet, v) === 'not-in') finding(`Code '${v}' is not in the ${what}`);
         return;
       case 'Coding': {
         if (!isObject(v)) return;
         const { system, code } = v;
         if ((system !== undefined && typeof system !== 'string') || (code !== undefined && typeof code !== 'string')) return;
-        if (term.checkCoding(b.valueSet, system, code) === 'not-in') reject(`binding ${node.path}`);
+        if (term.checkCoding(b.valueSet, system, code) === 'not-in') finding(`Coding ${system ?? '(no system)'}|${code ?? '(no code)'} is not in the ${what}`);
         return;
       }
       case 'CodeableConcept': {
         if (!isObject(v)) return;
         const raw = v.coding;
         if (raw !== undefined && !Array.isArray(raw)) return;
-        let usable = 0;
+        const usable: Array<{ system?: string; code?: string }> = [];
         for (const c of (raw ?? []) as unknown[]) {
           if (!isObject(c)) continue;
           const { system, code } = c;
           if ((system !== undefined && typeof system !== 'string') || (code !== undefined && typeof code !== 'string')) continue;
-          usable++;
           if (term.checkCoding(b.valueSet, system, code) !== 'not-in') return;
+          usable.push({ system, code });
         }
-        if (usable === 0 && b.strength !== 'required') return;
-        reject(`binding ${node.path}`);
+        if (!usable.length) {
+          if (b.strength === 'required') reject(`binding ${node.path}`);
+          return;
+        }
+        finding(`None of the codings (${usable.map((c) => `${c.system ?? '(no system)'}|${c.code ?? '(no code)'}`).join(', ')}) is in the ${what}`);
         return;
       }
       default:
@@ -264,19 +317,24 @@ export class Screen {
 
   // ---- slicing: the walker's assignment and counts, plus Medplum's own slice counts --------------------------------
 
-  private checkSlicing(child: ChildPlan, kp: KeyPlan, values: unknown[], ctx: ScreenContext): void {
+  /** `indexed`: the values came from a JSON array (their paths carry [i]). */
+  private checkSlicing(child: ChildPlan, kp: KeyPlan, values: unknown[], ctx: ScreenContext, indexed: boolean, visible: boolean): void {
     const host = child.node;
     const slicing = host.slicing as NonNullable<ElementNode['slicing']>;
     const counts = new Array<number>(host.slices.length).fill(0);
-    for (const value of values) {
-      const i = host.slices.findIndex((s) => this.matchesSlice(child, s, kp, value, ctx));
+    const path = ctx.path;
+    const depth = path.length;
+    values.forEach((value, n) => {
+      if (indexed) path.push(n);
+      const i = host.slices.findIndex((s) => this.matchesSlice(child, s, kp, value, ctx, visible));
       if (i >= 0) {
         counts[i]++;
-        this.checkValue(this.slicePlan(child, host.slices[i]), kp, value, ctx, true);
+        this.checkValue(this.slicePlan(child, host.slices[i] as ElementNode), kp, value, ctx, true, visible);
       } else if (slicing.rules === 'closed') {
         reject(`closed slicing ${host.path}`);
       }
-    }
+      path.length = depth;
+    });
     host.slices.forEach((s, i) => {
       if (counts[i] < s.min || counts[i] > s.max) reject(`slice cardinality ${host.path}:${String(s.sliceName)}`);
     });
@@ -294,15 +352,19 @@ export class Screen {
     return plan;
   }
 
-  private matchesSlice(host: ChildPlan, slice: ElementNode, kp: KeyPlan, value: unknown, ctx: ScreenContext): boolean {
+  private matchesSlice(host: ChildPlan, slice: ElementNode, kp: KeyPlan, value: unknown, ctx: ScreenContext, visible: boolean): boolean {
     const discriminators = host.node.slicing?.discriminators ?? [];
     if (!discriminators.length) {
+      // the walker's quiet probe: the first slice the value conforms to (errors only)
+      const depth = ctx.path.length;
       try {
-        this.checkValue(this.slicePlan(host, slice), kp, value, { ...ctx, errorsOnly: true }, true);
+        this.checkValue(this.slicePlan(host, slice), kp, value, { ...ctx, errorsOnly: true }, true, visible);
         return true;
       } catch (e) {
         if (e instanceof Rejected) return false;
         throw e;
+      } finally {
+        ctx.path.length = depth;
       }
     }
     return discriminators.every((d) => {

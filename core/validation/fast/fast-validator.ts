@@ -48,6 +48,7 @@ export class FastValidator implements FhirValidator {
       igStructure: (url) => profiles.get(url),
       typeInvariants: (type) => base.typeInvariants(type),
       profileType: (url) => this.profileType(url),
+      referenceType: (ref, refTypes) => this.referenceType(ref, refTypes),
       skippedInvariants: parts.skipped,
     });
   }
@@ -60,6 +61,15 @@ export class FastValidator implements FhirValidator {
     const t = url.slice(HL7_SD.length);
     if (this.parts.base.byType.has(t)) return t;
     return this.parts.base.resourceTypes.has(t) ? t : undefined;
+  }
+
+  /** Contained references are rejected before this is asked (no contained resources pass the screen). */
+  private referenceType(ref: string, refTypes: Map<string, string> | undefined): string | undefined {
+    if (ref.startsWith('#')) return undefined;
+    const fromBundle = refTypes?.get(ref);
+    if (fromBundle) return fromBundle;
+    const m = LITERAL_REFERENCE.exec(ref) ?? CONDITIONAL_REFERENCE.exec(ref);
+    return m && this.parts.base.resourceTypes.has(m[1] as string) ? m[1] : undefined;
   }
 
   knownProfiles(): string[] {
@@ -169,19 +179,7 @@ export class FastValidator implements FhirValidator {
     const type = resource.resourceType as string;
     if (Array.isArray(resource.contained) && resource.contained.length) throw new Rejected('contained resources');
     const base = this.parts.base;
-    const ctx: ScreenContext = {
-      resource,
-      errorsOnly: false,
-      path: [],
-      soft: [],
-      referenceType: (ref) => {
-        if (ref.startsWith('#')) return undefined;
-        const fromBundle = refTypes?.get(ref);
-        if (fromBundle) return fromBundle;
-        const m = LITERAL_REFERENCE.exec(ref) ?? CONDITIONAL_REFERENCE.exec(ref);
-        return m && base.resourceTypes.has(m[1]) ? m[1] : undefined;
-      },
-    };
+    const ctx: ScreenContext = { resource, refTypes, errorsOnly: false, path: [], soft: [] };
     const meta = resource.meta as { profile?: unknown } | undefined;
     const declared = Array.isArray(meta?.profile) ? (meta.profile as unknown[]).filter((p): p is string => typeof p === 'string') : [];
     const targets = profileOption ? [profileOption] : declared;

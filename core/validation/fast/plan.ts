@@ -22,6 +22,8 @@ export interface KeyPlan {
 }
 
 export interface ChildPlan {
+  /** position among the object's children: values are checked in this (the walker's) order */
+  index: number;
   node: ElementNode;
   structure: CompiledStructure;
   /** profile: an element of an IG profile or extension (every walker rule); base: an R4 base element */
@@ -38,11 +40,19 @@ export interface ChildPlan {
   strictConstraints: Constraint[];
   /** the profile's own constraints the walker evaluates (any severity; empty result passes) */
   lenientConstraints: Constraint[];
+  /** Medplum's reference check: some target accepts anything (Resource, or a profile it cannot interpret) */
+  anyReferenceTarget: boolean;
+  /** Medplum's reference check: resource types named by HL7 (or Medplum) target profiles */
+  referenceTargetTypes: Set<string>;
+  /** Medplum's slicing of this element in the profile being checked (cached with that profile's type name) */
+  medplumSlicing?: { type: string; rules: unknown };
 }
 
 export interface ObjectPlan {
   children: ChildPlan[];
   byKey: Map<string, KeyPlan>;
+  /** children that must be present: minimum cardinality, or a slice with a minimum */
+  required: ChildPlan[];
 }
 
 export interface PlanEnv {
@@ -59,6 +69,7 @@ function capitalise(s: string): string {
 export class PlanCompiler {
   private readonly plans = new WeakMap<ElementNode, ObjectPlan>();
   private readonly rawIndex = new WeakMap<CompiledStructure, Map<string, ElementDefinitionLike>>();
+  private readonly rootStrict = new WeakMap<CompiledStructure, Constraint[]>();
 
   constructor(private readonly env: PlanEnv) {}
 
@@ -78,7 +89,12 @@ export class PlanCompiler {
 
   /** Root constraints Medplum checks on the resource itself (dom-2, dom-4, dom-5…). */
   rootStrictConstraints(structure: CompiledStructure): Constraint[] {
-    return this.strict(structure, structure.root);
+    let list = this.rootStrict.get(structure);
+    if (!list) {
+      list = this.strict(structure, structure.root);
+      this.rootStrict.set(structure, list);
+    }
+    return list;
   }
 
   private strict(structure: CompiledStructure, node: ElementNode): Constraint[] {
@@ -90,14 +106,19 @@ export class PlanCompiler {
       .map((c) => ({ key: c.key, severity: 'error' as const, human: c.human ?? c.key, expression: c.expression as string }));
   }
 
-  private childPlan(structure: CompiledStructure, node: ElementNode, mode: 'profile' | 'base', merged: boolean): ChildPlan {
+  private childPlan(structure: CompiledStructure, node: ElementNode, mode: 'profile' | 'base', merged: boolean, index: number): ChildPlan {
     const raw = this.raw(structure, node);
     const baseMax = raw?.base?.max ?? raw?.max;
     const isArray = baseMax === undefined ? node.max > 1 : baseMax === '*' || Number.parseInt(baseMax, 10) > 1;
+    const HL7 = 'http://hl7.org/fhir/StructureDefinition/';
+    const MEDPLUM = 'https://medplum.com/fhir/StructureDefinition/';
+    const targets = node.types.find((t) => t.code === 'Reference')?.targetProfiles ?? [];
     const plan: ChildPlan = {
-      node, structure, mode, merged, isArray, keys: [],
+      index, node, structure, mode, merged, isArray, keys: [],
       strictConstraints: this.strict(structure, node),
       lenientConstraints: mode === 'profile' ? node.constraints : [],
+      anyReferenceTarget: !targets.length || targets.some((t) => t === `${HL7}Resource` || (!t.startsWith(HL7) && !t.startsWith(MEDPLUM))),
+      referenceTargetTypes: new Set(targets.map((t) => t.slice(t.lastIndexOf('/') + 1))),
     };
     const isResourceId = node.path.split('.').length === 2 && node.name === 'id' && structure.kind === 'resource';
     const add = (key: string, type: string): void => {
@@ -119,14 +140,15 @@ export class PlanCompiler {
    * only partly, the base type's other elements).
    */
   objectPlan(structure: CompiledStructure, node: ElementNode): ObjectPlan {
-    let plan = this.plans.get(node);
-    if (plan) return plan;
+    const cached = this.plans.get(node);
+    if (cached) return cached;
     const mode = this.env.isBase(structure) ? 'base' : 'profile';
-    plan = { children: [], byKey: new Map() };
+    const plan: ObjectPlan = { children: [], byKey: new Map(), required: [] };
     const addChild = (s: CompiledStructure, n: ElementNode, m: 'profile' | 'base', merged: boolean): void => {
-      const child = this.childPlan(s, n, m, merged);
-      plan!.children.push(child);
-      for (const k of child.keys) plan!.byKey.set(k.key, k);
+      const child = this.childPlan(s, n, m, merged, plan.children.length);
+      plan.children.push(child);
+      if (n.min > 0 || (n.slicing && n.slices.some((sl) => sl.min > 0))) plan.required.push(child);
+      for (const k of child.keys) plan.byKey.set(k.key, k);
     };
     for (const c of node.children) addChild(structure, c, mode, false);
     const type = node.types[0]?.code;

@@ -34,13 +34,16 @@ export interface ScreenEnv {
   igStructure(url: string): CompiledStructure | undefined;
   typeInvariants(type: string): Constraint[];
   profileType(url: string): string | undefined;
+  /** resource type of a literal reference (Bundle fullUrl, 'Type/id'), as the reference engine tells it */
+  referenceType(ref: string, refTypes: Map<string, string> | undefined): string | undefined;
   /** invariant keys switched off for the walker by ig/overrides.json */
   skippedInvariants: Set<string>;
 }
 
 export interface ScreenContext {
   resource: Record<string, unknown>;
-  referenceType(ref: string): string | undefined;
+  /** fullUrl → resource type of the enclosing Bundles' entries */
+  refTypes: Map<string, string> | undefined;
   /** slice matching without discriminators: only errors count (the walker's quiet probe) */
   errorsOnly: boolean;
   /** private Medplum type name of the profile being checked, for its slice counts */
@@ -119,53 +122,70 @@ export class Screen {
     ctx.soft.push(issue);
   }
 
-  /** `visible`: the walker visits this object (it does not below elements a profile lists only partly). */
+  /**
+   * The keys of an object, each checked once along its element's plan in the walker's order (children order), then
+   * the children that must be present. `visible`: the walker visits this object (it does not below elements a
+   * profile lists only partly).
+   */
   private walkObject(obj: Record<string, unknown>, structure: CompiledStructure, node: ElementNode, ctx: ScreenContext, isResource: boolean, visible: boolean): void {
     const plan = this.env.plans.objectPlan(structure, node);
+    let present: KeyPlan[] | undefined;
+    let ordered = true;
+    let last = -1;
     for (const key in obj) {
       if (isResource && key === 'resourceType') continue;
-      if (!plan.byKey.has(key)) reject(`unknown or unsupported key ${key}`);
+      const kp = plan.byKey.get(key);
+      if (!kp) reject(`unknown or unsupported key ${key}`);
+      (present ??= []).push(kp);
+      const index = kp.child.index;
+      if (index < last) ordered = false;
+      else if (index === last) reject(`two values for choice ${kp.child.node.path}`);
+      last = index;
     }
-    for (const child of plan.children) this.checkChild(obj, child, ctx, visible && !child.merged);
-  }
-
-  private checkChild(obj: Record<string, unknown>, child: ChildPlan, ctx: ScreenContext, visible: boolean): void {
-    const node = child.node;
-    let count = 0;
-    let present: KeyPlan | undefined;
-    for (const kp of child.keys) {
-      const value = obj[kp.key];
-      if (value === undefined) continue;
-      if (present) reject(`two values for choice ${node.path}`);
-      present = kp;
-      if (value === null) reject('null value');
-      if (Array.isArray(value)) {
-        if (!child.isArray) reject(`array for single ${node.path}`);
-        if (value.length === 0) reject('empty array');
-        count = value.length;
-      } else {
-        if (child.isArray) reject(`single value for array ${node.path}`);
-        count = 1;
+    for (const child of plan.required) {
+      let found = false;
+      for (const kp of child.keys) if (obj[kp.key] !== undefined) found = true;
+      if (!found) reject(`missing ${child.node.path}`);
+    }
+    if (!present) return;
+    if (!ordered) {
+      present.sort((a, b) => a.child.index - b.child.index);
+      for (let i = 1; i < present.length; i++) {
+        if ((present[i] as KeyPlan).child === (present[i - 1] as KeyPlan).child) reject('two values for choice');
       }
     }
-    if (count < node.min) reject(`cardinality ${node.path}`);
-    if (count > node.max) reject(`cardinality ${node.path}`);
-    if (!present) return;
-    const value = obj[present.key];
+    for (const kp of present) this.checkChild(obj, kp, ctx, visible && !kp.child.merged);
+  }
+
+  private checkChild(obj: Record<string, unknown>, kp: KeyPlan, ctx: ScreenContext, visible: boolean): void {
+    const child = kp.child;
+    const node = child.node;
+    const value = obj[kp.key];
+    if (value === null) reject('null value');
+    let count: number;
+    if (Array.isArray(value)) {
+      if (!child.isArray) reject(`array for single ${node.path}`);
+      count = value.length;
+      if (count === 0) reject('empty array');
+    } else {
+      if (child.isArray) reject(`single value for array ${node.path}`);
+      count = 1;
+    }
+    if (count < node.min || count > node.max) reject(`cardinality ${node.path}`);
     const path = ctx.path;
-    path.push(present.dotKey);
+    path.push(kp.dotKey);
     if (Array.isArray(value)) {
       const depth = path.length;
       path.push(0);
       for (let i = 0; i < value.length; i++) {
         path[depth] = i;
-        this.checkValue(child, present, value[i], ctx, false, visible);
+        this.checkValue(child, kp, value[i], ctx, false, visible);
       }
       path.pop();
-      if (node.slicing && node.slices.length) this.checkSlicing(child, present, value, ctx, true, visible);
+      if (node.slicing && node.slices.length) this.checkSlicing(child, kp, value, ctx, true, visible);
     } else {
-      this.checkValue(child, present, value, ctx, false, visible);
-      if (node.slicing && node.slices.length) this.checkSlicing(child, present, [value], ctx, false, visible);
+      this.checkValue(child, kp, value, ctx, false, visible);
+      if (node.slicing && node.slices.length) this.checkSlicing(child, kp, [value], ctx, false, visible);
     }
     path.pop();
   }
@@ -237,23 +257,18 @@ export class Screen {
     if (ctx.errorsOnly && b.strength !== 'required') return;
     const term = this.env.terminology;
     if (!term.has(b.valueSet)) return;
-    const what = `${b.strength} value set ${b.valueSet}`;
-    const finding = (message: string): void => {
-      if (b.strength === 'required') reject(`binding ${node.path}`);
-      this.warn(ctx, 'code-invalid', message, 'binding');
-    };
     switch (type) {
       case 'code':
       case 'string':
       case 'uri':
       case 'canonical':
-        if (typeof v === 'string' && term.checkCode(b.valueSet, v) === 'not-in') finding(`Code '${v}' is not in the ${what}`);
+        if (typeof v === 'string' && term.checkCode(b.valueSet, v) === 'not-in') this.bindingFinding(node, ctx, `Code '${v}' is not in the`);
         return;
       case 'Coding': {
         if (!isObject(v)) return;
         const { system, code } = v;
         if ((system !== undefined && typeof system !== 'string') || (code !== undefined && typeof code !== 'string')) return;
-        if (term.checkCoding(b.valueSet, system, code) === 'not-in') finding(`Coding ${system ?? '(no system)'}|${code ?? '(no code)'} is not in the ${what}`);
+        if (term.checkCoding(b.valueSet, system, code) === 'not-in') this.bindingFinding(node, ctx, `Coding ${system ?? '(no system)'}|${code ?? '(no code)'} is not in the`);
         return;
       }
       case 'CodeableConcept': {
@@ -272,7 +287,7 @@ export class Screen {
           if (b.strength === 'required') reject(`binding ${node.path}`);
           return;
         }
-        finding(`None of the codings (${usable.map((c) => `${c.system ?? '(no system)'}|${c.code ?? '(no code)'}`).join(', ')}) is in the ${what}`);
+        this.bindingFinding(node, ctx, `None of the codings (${usable.map((c) => `${c.system ?? '(no system)'}|${c.code ?? '(no code)'}`).join(', ')}) is in the`);
         return;
       }
       default:
@@ -280,18 +295,22 @@ export class Screen {
     }
   }
 
+  /** A value outside a bound value set: stops the screen (required) or is the walker's warning (extensible). */
+  private bindingFinding(node: ElementNode, ctx: ScreenContext, message: string): void {
+    const b = node.binding as NonNullable<ElementNode['binding']>;
+    if (b.strength === 'required') reject(`binding ${node.path}`);
+    this.warn(ctx, 'code-invalid', `${message} ${b.strength} value set ${b.valueSet}`, 'binding');
+  }
+
   /** Medplum's reference target check (a warning there): literal 'Type/id' against HL7 target profiles. */
   private medplumReference(child: ChildPlan, value: Record<string, unknown>): void {
+    if (child.anyReferenceTarget) return;
     const reference = value.reference;
     if (typeof reference !== 'string' || reference.startsWith('#')) return;
-    const refType = reference.includes('?') ? reference.split('?')[0] : reference.split('/')[0];
-    if (!refType) return;
-    const targets = child.node.types.find((t) => t.code === 'Reference')?.targetProfiles;
-    if (!targets || !targets.length) return;
-    for (const t of targets) {
-      if (t === `${HL7_SD}Resource` || t === `${HL7_SD}${refType}` || t === `https://medplum.com/fhir/StructureDefinition/${refType}`) return;
-      if (!t.startsWith(HL7_SD) && !t.startsWith('https://medplum.com/fhir/StructureDefinition/')) return;
-    }
+    const q = reference.indexOf('?');
+    const end = q >= 0 ? q : reference.indexOf('/');
+    const refType = end >= 0 ? reference.slice(0, end) : reference;
+    if (!refType || child.referenceTargetTypes.has(refType)) return;
     reject(`reference target (Medplum) ${child.node.path}`);
   }
 
@@ -299,7 +318,7 @@ export class Screen {
   private walkerReference(node: ElementNode, ref: Record<string, unknown>, ctx: ScreenContext): void {
     const reference = ref.reference;
     if (typeof reference !== 'string') return;
-    const actual = ctx.referenceType(reference);
+    const actual = this.env.referenceType(reference, ctx.refTypes);
     if (!actual) return;
     const allowed = new Set<string>();
     for (const t of node.types) {
@@ -324,17 +343,19 @@ export class Screen {
     const counts = new Array<number>(host.slices.length).fill(0);
     const path = ctx.path;
     const depth = path.length;
-    values.forEach((value, n) => {
+    for (let n = 0; n < values.length; n++) {
+      const value = values[n];
       if (indexed) path.push(n);
-      const i = host.slices.findIndex((s) => this.matchesSlice(child, s, kp, value, ctx, visible));
-      if (i >= 0) {
-        counts[i]++;
+      let i = 0;
+      while (i < host.slices.length && !this.matchesSlice(child, host.slices[i] as ElementNode, kp, value, ctx, visible)) i++;
+      if (i < host.slices.length) {
+        (counts[i] as number)++;
         this.checkValue(this.slicePlan(child, host.slices[i] as ElementNode), kp, value, ctx, true, visible);
       } else if (slicing.rules === 'closed') {
         reject(`closed slicing ${host.path}`);
       }
       path.length = depth;
-    });
+    }
     host.slices.forEach((s, i) => {
       if (counts[i] < s.min || counts[i] > s.max) reject(`slice cardinality ${host.path}:${String(s.sliceName)}`);
     });
@@ -357,14 +378,17 @@ export class Screen {
     if (!discriminators.length) {
       // the walker's quiet probe: the first slice the value conforms to (errors only)
       const depth = ctx.path.length;
+      const errorsOnly = ctx.errorsOnly;
+      ctx.errorsOnly = true;
       try {
-        this.checkValue(this.slicePlan(host, slice), kp, value, { ...ctx, errorsOnly: true }, true, visible);
+        this.checkValue(this.slicePlan(host, slice), kp, value, ctx, true, visible);
         return true;
       } catch (e) {
         if (e instanceof Rejected) return false;
         throw e;
       } finally {
         ctx.path.length = depth;
+        ctx.errorsOnly = errorsOnly;
       }
     }
     return discriminators.every((d) => {
@@ -380,7 +404,7 @@ export class Screen {
           if (d.path === '$this') return slice.types.some((t) => t.code === kp.type);
           if (d.path === 'resolve()') {
             const ref = isObject(value) ? value.reference : undefined;
-            const actual = typeof ref === 'string' ? ctx.referenceType(ref) : undefined;
+            const actual = typeof ref === 'string' ? this.env.referenceType(ref, ctx.refTypes) : undefined;
             if (!actual) return false;
             return slice.types.some((t) => t.targetProfiles.some((p) => this.env.profileType(p) === actual));
           }
@@ -425,20 +449,16 @@ export class Screen {
     }
   }
 
-  private readonly medplumRules = new Map<string, MedplumSlicing | null>();
-
   private medplumSlicing(child: ChildPlan, medplumType: string): MedplumSlicing | undefined {
-    const key = `${medplumType}\u0000${child.node.id}`;
-    let rules = this.medplumRules.get(key);
-    if (rules === undefined) {
-      rules = null;
-      const schema = getAllDataTypes()[medplumType] as unknown as { type?: string; elements?: Record<string, { slicing?: MedplumSlicing }> } | undefined;
-      const path = child.node.path;
-      const rel = schema?.type && path.startsWith(`${schema.type}.`) ? path.slice(schema.type.length + 1) : undefined;
-      const slicing = rel ? schema?.elements?.[rel]?.slicing : undefined;
-      if (slicing && slicing.slices.some((s) => s.min > 0 || Number.isFinite(s.max))) rules = slicing;
-      this.medplumRules.set(key, rules);
-    }
+    const cached = child.medplumSlicing;
+    if (cached && cached.type === medplumType) return (cached.rules as MedplumSlicing | null) ?? undefined;
+    let rules: MedplumSlicing | null = null;
+    const schema = getAllDataTypes()[medplumType] as unknown as { type?: string; elements?: Record<string, { slicing?: MedplumSlicing }> } | undefined;
+    const path = child.node.path;
+    const rel = schema?.type && path.startsWith(`${schema.type}.`) ? path.slice(schema.type.length + 1) : undefined;
+    const slicing = rel ? schema?.elements?.[rel]?.slicing : undefined;
+    if (slicing && slicing.slices.some((s) => s.min > 0 || Number.isFinite(s.max))) rules = slicing;
+    child.medplumSlicing = { type: medplumType, rules };
     return rules ?? undefined;
   }
 }

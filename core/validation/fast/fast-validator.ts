@@ -7,7 +7,7 @@
  * issues by construction there, and the differential tests check the other half (the screen never accepts what the
  * reference engine reports).
  */
-import type { CompiledStructure, StructureDefinitionLike } from '../model.ts';
+import type { CompiledStructure, Constraint, StructureDefinitionLike } from '../model.ts';
 import { medplumTypeName } from '../medplum.ts';
 import type { FhirValidator, ValidateOptions, ValidationIssue, ValidationResult } from '../types.ts';
 import type { ValidatorParts } from '../validator.ts';
@@ -195,7 +195,7 @@ export class FastValidator implements FhirValidator {
     };
     if (!targets.length) checkBase();
     for (const url of targets) {
-      const canonical = url.split('|')[0];
+      const { canonical, medplumType } = this.target(url);
       if (canonical === `${HL7_SD}${type}`) {
         checkBase();
         continue;
@@ -203,15 +203,35 @@ export class FastValidator implements FhirValidator {
       const profile = this.parts.resourceProfiles.has(canonical) ? this.parts.profiles.get(canonical) : undefined;
       if (!profile) throw new Rejected(`unknown profile ${url}`);
       if (profile.type !== type) throw new Rejected(`profile ${url} is for ${profile.type}`);
-      this.screen.checkResource(resource, profile, { ...ctx, medplumType: medplumTypeName(canonical), profile: canonical });
-      this.checkSkippedByMedplum(resource, type, { ...ctx, profile: canonical });
+      const profiled: ScreenContext = { ...ctx, medplumType, profile: canonical };
+      this.screen.checkResource(resource, profile, profiled);
+      this.checkSkippedByMedplum(resource, type, profiled);
     }
     return ctx.soft;
   }
 
+  private readonly skippedByMedplum = new Map<string, Constraint[]>();
+
   /** org-1 (and dom-3, irrelevant without contained resources): base invariants Medplum skips and the walker checks. */
   private checkSkippedByMedplum(resource: Record<string, unknown>, type: string, ctx: ScreenContext): void {
-    const rules = this.parts.base.medplumSkipped(type).filter((c) => c.key !== 'dom-3');
+    let rules = this.skippedByMedplum.get(type);
+    if (!rules) {
+      rules = this.parts.base.medplumSkipped(type).filter((c) => c.key !== 'dom-3');
+      this.skippedByMedplum.set(type, rules);
+    }
     if (rules.length) this.screen.checkRootRules(resource, type, rules, ctx);
+  }
+
+  private readonly targetsCache = new Map<string, { canonical: string; medplumType: string }>();
+
+  /** Canonical URL (version dropped) and Medplum type name of a declared profile, computed once per URL. */
+  private target(url: string): { canonical: string; medplumType: string } {
+    let t = this.targetsCache.get(url);
+    if (!t) {
+      const canonical = url.split('|')[0] as string;
+      t = { canonical, medplumType: medplumTypeName(canonical) };
+      this.targetsCache.set(url, t);
+    }
+    return t;
   }
 }

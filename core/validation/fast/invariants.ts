@@ -123,8 +123,34 @@ const NATIVE: Record<string, Native> = {
     typeof v.reference !== 'string' ? undefined : v.reference.startsWith('#') ? undefined : true,
 };
 
+/**
+ * `value.empty() or value.matches('^…$')` (the RL identifier-format invariants, e.g. the codice fiscale): native
+ * when the regex is anchored and made only of literals, character classes and counted repetitions, where the
+ * JavaScript and FHIRPath readings cannot differ. Only a match is decided natively; a mismatch is confirmed by FHIRPath.
+ */
+const VALUE_MATCHES = /^value\.empty\(\) or value\.matches\('(\^[A-Za-z0-9[\]{}\-,]*\$)'\)$/;
+
+function derivedNative(expression: string): Native | undefined {
+  const m = VALUE_MATCHES.exec(expression);
+  if (!m) return undefined;
+  const re = new RegExp(m[1] as string, 'u');
+  return (v) => (v.value === undefined ? true : typeof v.value === 'string' && re.test(v.value) ? true : undefined);
+}
+
 export class FastInvariants {
   private readonly compiled = new Map<string, Compiled | string>();
+  private readonly derived = new Map<string, Native | null>();
+
+  private native(expression: string): Native | undefined {
+    const fixed = NATIVE[expression];
+    if (fixed) return fixed;
+    let d = this.derived.get(expression);
+    if (d === undefined) {
+      d = derivedNative(expression) ?? null;
+      this.derived.set(expression, d);
+    }
+    return d ?? undefined;
+  }
 
   private compile(base: string, expression: string): Compiled | string {
     const key = `${base}\u0000${expression}`;
@@ -142,7 +168,7 @@ export class FastInvariants {
 
   /** The outcome of `expression` on `value` (found at FHIRPath `base`), `resource` being %resource. */
   evaluate(base: string, expression: string, value: unknown, resource: Record<string, unknown>): Verdict {
-    const native = NATIVE[expression];
+    const native = this.native(expression);
     if (native && value !== null && typeof value === 'object' && !Array.isArray(value)) {
       const v = native(value as Record<string, unknown>, resource);
       if (v !== undefined) return v ? 'true' : 'false';

@@ -318,20 +318,39 @@ export class Screen {
   private walkerReference(node: ElementNode, ref: Record<string, unknown>, ctx: ScreenContext): void {
     const reference = ref.reference;
     if (typeof reference !== 'string') return;
+    const allowed = this.allowedTargets(node);
+    if (!allowed) return;
     const actual = this.env.referenceType(reference, ctx.refTypes);
-    if (!actual) return;
+    if (!actual || allowed.has(actual)) return;
+    reject(`reference target ${node.path}`);
+  }
+
+  private readonly targetTypes = new WeakMap<ElementNode, Set<string> | null>();
+
+  /** Resource types the element's target profiles allow; null when the walker does not judge (any, or unknown). */
+  private allowedTargets(node: ElementNode): Set<string> | null {
+    const cached = this.targetTypes.get(node);
+    if (cached !== undefined) return cached;
     const allowed = new Set<string>();
-    for (const t of node.types) {
+    let judge = true;
+    outer: for (const t of node.types) {
       if (t.code !== 'Reference') continue;
-      if (!t.targetProfiles.length) return;
+      if (!t.targetProfiles.length) {
+        judge = false;
+        break;
+      }
       for (const p of t.targetProfiles) {
         const type = this.env.profileType(p);
-        if (!type) return;
+        if (!type) {
+          judge = false;
+          break outer;
+        }
         allowed.add(type);
       }
     }
-    if (!allowed.size || allowed.has('Resource') || allowed.has(actual)) return;
-    reject(`reference target ${node.path}`);
+    const result = judge && allowed.size && !allowed.has('Resource') ? allowed : null;
+    this.targetTypes.set(node, result);
+    return result;
   }
 
   // ---- slicing: the walker's assignment and counts, plus Medplum's own slice counts --------------------------------
@@ -376,6 +395,13 @@ export class Screen {
   private matchesSlice(host: ChildPlan, slice: ElementNode, kp: KeyPlan, value: unknown, ctx: ScreenContext, visible: boolean): boolean {
     const discriminators = host.node.slicing?.discriminators ?? [];
     if (!discriminators.length) {
+      // a child the slice fixes with another value: the probe would fail on it, no need to run it
+      if (isObject(value)) {
+        for (const [key, fixed] of fixedChildren(slice)) {
+          const v = value[key];
+          if (v !== undefined && !deepEqual(v, fixed)) return false;
+        }
+      }
       // the walker's quiet probe: the first slice the value conforms to (errors only)
       const depth = ctx.path.length;
       const errorsOnly = ctx.errorsOnly;
@@ -466,6 +492,18 @@ export class Screen {
 interface MedplumSlicing {
   discriminator: Array<{ type: string; path: string }>;
   slices: Array<Parameters<typeof matchDiscriminant>[2]>;
+}
+
+const fixedChildrenCache = new WeakMap<ElementNode, Array<[string, unknown]>>();
+
+/** Single-valued children of a slice that have a fixed value (e.g. identifier:codiceFiscale.system). */
+function fixedChildren(slice: ElementNode): Array<[string, unknown]> {
+  let list = fixedChildrenCache.get(slice);
+  if (!list) {
+    list = slice.children.filter((c) => !c.choice && c.max === 1 && c.fixed !== undefined).map((c) => [c.jsonName, c.fixed] as [string, unknown]);
+    fixedChildrenCache.set(slice, list);
+  }
+  return list;
 }
 
 function findChild(node: ElementNode, segments: string[]): ElementNode | undefined {

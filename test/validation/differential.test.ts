@@ -74,6 +74,20 @@ describe.each([
 
 const examples = igExamples();
 (examples.length ? describe : describe.skip)('IG examples (shared/ig/fhir.rl/Examples, valid and invalid)', () => {
+  it('300 seeded mutations of the IG examples (Bundles included): same issues from both engines', () => {
+    const rand = prng(7);
+    const mismatches: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const base = examples[Math.floor(rand() * examples.length)] as Named;
+      const resource = clone(base.resource);
+      const what = mutate(resource, rand);
+      const ref = reference.validate(clone(resource));
+      const got = fast.validate(clone(resource));
+      if (got.valid !== ref.valid || JSON.stringify(summary(got)) !== JSON.stringify(summary(ref))) mismatches.push(`${base.name}: ${what}`);
+    }
+    expect(mismatches).toEqual([]);
+  });
+
   it.each(examples.map((c) => [c.name, c] as const))('%s: same result from both engines', (_n, c) => {
     const ref = reference.validate(clone(c.resource));
     const got = fast.validate(clone(c.resource));

@@ -18,6 +18,7 @@ import { Rejected, Screen, type ScreenContext } from './screen.ts';
 const HL7_SD = 'http://hl7.org/fhir/StructureDefinition/';
 const LITERAL_REFERENCE = /^(?:.*\/)?([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[^/]+)?$/;
 const CONDITIONAL_REFERENCE = /^([A-Z][A-Za-z]+)\?/;
+const MAX_REASONS = 200;
 
 export interface ScreenStats {
   accepted: number;
@@ -147,7 +148,9 @@ export class FastValidator implements FhirValidator {
     } catch (e) {
       // anything unexpected (a defect of the screen) also goes to the reference engine rather than passing
       const reason = e instanceof Rejected ? e.reason : `screen failure: ${e instanceof Error ? e.message : String(e)}`;
-      this.stats.rejected.set(reason, (this.stats.rejected.get(reason) ?? 0) + 1);
+      // reasons can quote input (unknown keys): bounded, so a long-running engine does not grow with its input
+      const key = this.stats.rejected.has(reason) || this.stats.rejected.size < MAX_REASONS ? reason : 'other';
+      this.stats.rejected.set(key, (this.stats.rejected.get(key) ?? 0) + 1);
       return reason;
     }
   }
@@ -230,7 +233,10 @@ export class FastValidator implements FhirValidator {
     if (!t) {
       const canonical = url.split('|')[0] as string;
       t = { canonical, medplumType: medplumTypeName(canonical) };
-      this.targetsCache.set(url, t);
+      // only URLs of known profiles are kept: declared URLs come from the input
+      if (this.parts.resourceProfiles.has(canonical) || canonical.startsWith(HL7_SD)) {
+        if (this.targetsCache.size < MAX_REASONS * 5) this.targetsCache.set(url, t);
+      }
     }
     return t;
   }

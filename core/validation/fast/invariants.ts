@@ -18,6 +18,10 @@ export type Verdict = 'true' | 'false' | 'empty' | 'error';
 
 const noTrace = (): void => undefined;
 
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
 function nonEmpty(v: unknown): boolean {
   return v !== undefined && v !== null && (!Array.isArray(v) || v.length > 0);
 }
@@ -103,7 +107,12 @@ const NATIVE: Record<string, Native> = {
     const seen = new Set<string>();
     for (const e of entries) {
       if (e.fullUrl === undefined) continue;
-      const version = (e.resource as { meta?: { versionId?: unknown } } | undefined)?.meta?.versionId;
+      // the entry resources are screened as separate nodes: any odd shape here is left to FHIRPath
+      const resource = e.resource;
+      if (resource !== undefined && !isPlainObject(resource)) return undefined;
+      const meta = resource?.meta;
+      if (meta !== undefined && !isPlainObject(meta)) return undefined;
+      const version = meta?.versionId;
       if (typeof e.fullUrl !== 'string' || (version !== undefined && typeof version !== 'string')) return undefined;
       const key = e.fullUrl + (version ?? '');
       if (seen.has(key)) return undefined;

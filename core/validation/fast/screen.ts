@@ -59,7 +59,6 @@ export interface ScreenContext {
   soft: ValidationIssue[];
 }
 
-const HL7_SD = 'http://hl7.org/fhir/StructureDefinition/';
 const NO_RECURSE = new Set(['Resource', 'DomainResource']);
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -209,7 +208,7 @@ export class Screen {
     }
     if (!sliceOnly) for (const c of child.strictConstraints) this.strict(c, this.fhirpathBase(node, kp.type), value, ctx);
     // the walker's order from here: the profile's invariants, the binding, the type's invariants, the content
-    if (child.mode === 'profile' || sliceOnly) for (const c of node.constraints) this.lenient(c, this.fhirpathBase(node, kp.type), value, ctx);
+    for (const c of child.lenientConstraints) this.lenient(c, this.fhirpathBase(node, kp.type), value, ctx);
     if (node.binding && visible) this.checkBinding(node, kp.type, value, ctx);
     if (!isObject(value)) return;
     if (!sliceOnly && !isPrimitiveCode(kp.type) && !NO_RECURSE.has(kp.type)) {

@@ -78,10 +78,15 @@ export function medplumView(sd: StructureDefinitionLike): StructureDefinitionLik
   return { ...sd, snapshot: { element: out } };
 }
 
+/** The private Medplum type name a profile is registered under. */
+export function medplumTypeName(url: string): string {
+  return TYPE_PREFIX + url;
+}
+
 /** Parses a profile once and registers it; returns the private type name to validate with. */
 export function registerProfileSchema(sd: StructureDefinitionLike): string {
   const schema = parseStructureDefinition(medplumView(sd) as unknown as StructureDefinition);
-  const typeName = TYPE_PREFIX + sd.url;
+  const typeName = medplumTypeName(sd.url);
   getAllDataTypes()[typeName] = schema;
   return typeName;
 }

@@ -36,7 +36,14 @@ export interface FhirValidator {
   hasProfile(url: string): boolean;
 }
 
+export type ValidatorEngine = 'fast' | 'reference';
+
 export interface LoadValidatorOptions {
   /** default <repo>/ig */
   igDir?: string;
+  /**
+   * 'fast' (default): profiles compiled into checking plans, the reference engine explains what the plans reject;
+   * 'reference': Medplum + the profile walker on every resource (the oracle of the differential tests).
+   */
+  engine?: ValidatorEngine;
 }

@@ -48,7 +48,7 @@ function readJsonFile<T>(file: string): T {
 }
 
 /** Resource types Medplum's base index knows, plus the data types whose root invariants we evaluate. */
-class BaseDefinitions {
+export class BaseDefinitions {
   readonly byType = new Map<string, StructureDefinitionLike>();
   private readonly compiled = new Map<string, CompiledStructure | null>();
   private readonly invariants = new Map<string, Constraint[]>();
@@ -144,7 +144,7 @@ function medplumCode(i: MedplumIssue): string {
   return i.code === 'invalid' ? 'structure' : i.code;
 }
 
-class Validator implements FhirValidator {
+export class ReferenceValidator implements FhirValidator {
   private readonly walker: ProfileWalker;
   private readonly typeNames = new Map<string, string>();
 
@@ -216,20 +216,28 @@ class Validator implements FhirValidator {
       const r = e?.resource as Record<string, unknown> | undefined;
       if (typeof e?.fullUrl === 'string' && typeof r?.resourceType === 'string') refTypes.set(e.fullUrl, r.resourceType);
     }
-    try {
-      issues.push(...this.validateOne(resource, profile, prefix, refTypes));
-    } catch (e) {
-      // a defect of the validator must not pass a resource silently, nor crash the pipeline
-      issues.push({
-        severity: 'error', code: 'exception', path: `${prefix}${String(resource.resourceType)}`,
-        message: `Validation could not complete: ${e instanceof Error ? e.message : String(e)}`, rule: 'exception',
-      });
-    }
+    issues.push(...this.validateNode(resource, profile, prefix, refTypes));
     entries.forEach((e, i) => {
       const r = e?.resource as Record<string, unknown> | undefined;
       if (!r || typeof r !== 'object' || typeof r.resourceType !== 'string') return;
       this.validateTree(r, undefined, `${prefix}Bundle.entry[${i}].resource.`, refTypes, issues);
     });
+  }
+
+  /**
+   * The issues of one resource on its own (a Bundle without its entries' resources), paths prefixed, exactly as
+   * validate() reports them for that node of a tree. The fast engine calls it for the parts its screen rejects.
+   */
+  validateNode(resource: Record<string, unknown>, profile: string | undefined, prefix: string, refTypes: Map<string, string>): ValidationIssue[] {
+    try {
+      return this.validateOne(resource, profile, prefix, refTypes);
+    } catch (e) {
+      // a defect of the validator must not pass a resource silently, nor crash the pipeline
+      return [{
+        severity: 'error', code: 'exception', path: `${prefix}${String(resource.resourceType)}`,
+        message: `Validation could not complete: ${e instanceof Error ? e.message : String(e)}`, rule: 'exception',
+      }];
+    }
   }
 
   private validateOne(
@@ -319,21 +327,20 @@ class Validator implements FhirValidator {
   }
 }
 
-const cache = new Map<string, Promise<FhirValidator>>();
-
-/** Loads the validator for an ig/ folder once; later calls with the same folder reuse it. */
-export function loadValidator(options?: LoadValidatorOptions): Promise<FhirValidator> {
-  const igDir = path.resolve(options?.igDir ?? DEFAULT_IG_DIR);
-  let p = cache.get(igDir);
-  if (!p) {
-    p = Promise.resolve().then(() => createValidator(igDir));
-    p.catch(() => cache.delete(igDir));
-    cache.set(igDir, p);
-  }
-  return p;
+/** Everything loaded from ig/ once per folder: the reference validator plus the data a faster engine compiles. */
+export interface ValidatorParts {
+  reference: ReferenceValidator;
+  profiles: Map<string, CompiledStructure>;
+  resourceProfiles: Set<string>;
+  base: BaseDefinitions;
+  terminology: Terminology;
+  /** invariant keys switched off by ig/overrides.json (stage runtime, op skip-invariant) */
+  skipped: Set<string>;
+  sds: Map<string, StructureDefinitionLike>;
 }
 
-function createValidator(igDir: string): FhirValidator {
+/** Reads ig/ and builds the reference validator (called once per folder by load.ts). */
+export function createParts(igDir: string): ValidatorParts {
   if (!existsSync(path.join(igDir, 'manifest.json'))) {
     throw new ValidatorLoadError(`no IG data at ${igDir} (ig/manifest.json missing): run \`npm run ig:build\``);
   }
@@ -359,7 +366,8 @@ function createValidator(igDir: string): FhirValidator {
     profiles.set(sd.url, compileStructure(sd));
     if (p.role === 'profile') resourceProfiles.add(sd.url);
   }
-  return new Validator(profiles, resourceProfiles, base, terminology, skipped, sds);
+  const reference = new ReferenceValidator(profiles, resourceProfiles, base, terminology, skipped, sds);
+  return { reference, profiles, resourceProfiles, base, terminology, skipped, sds };
 }
 
 /** FHIR OperationOutcome for a validation result (an 'information' issue when there is nothing to report). */

@@ -253,10 +253,14 @@ function scheduleEvaluation(): void {
   state.timer = window.setTimeout(() => void evaluate(), 300);
 }
 
+/** Counts the "coverage over samples" clicks, so an evaluation already in flight does not replace that table. */
+let samplesCoverageClicks = 0;
+
 async function evaluate(): Promise<void> {
   const message = messageText();
   if (!state.plugin || !message.trim()) return;
   const sequence = ++state.sequence;
+  const coverageView = samplesCoverageClicks;
   setStatus('evaluating…');
   try {
     const result = await api<Evaluation>('POST', '/evaluate', {
@@ -269,7 +273,8 @@ async function evaluate(): Promise<void> {
     $('output').classList.toggle('stale', result.bundle === undefined);
     renderErrors(result.errors, result.notices);
     renderIssues(result.issues);
-    renderMessageCoverage(result.coverage);
+    // The samples table the author asked for stays until the next evaluation started after that click.
+    if (coverageView === samplesCoverageClicks) renderMessageCoverage(result.coverage);
     const errors = result.issues.filter((i) => i.severity === 'error' || i.severity === 'fatal').length;
     $('output-meta').textContent = result.ok ? `${result.routeKey} → ${result.route?.mapping} (${result.engine}, ${result.ms} ms)` : '';
     document.body.dataset.evaluation = String(sequence);
@@ -368,6 +373,7 @@ async function saveGolden(): Promise<void> {
 
 async function samplesCoverage(): Promise<void> {
   if (!state.plugin) return;
+  samplesCoverageClicks++;
   try {
     const table = await api<{ messages: number; rows: CoverageRow[] }>('POST', '/coverage', {
       pluginId: state.plugin.id, mapping: editor.state.doc.toString(), ...(state.mappingPath ? { mappingPath: state.mappingPath } : {}),

@@ -121,6 +121,17 @@ export function brokenResources(): Array<Named & { rule: string; path: string }>
     add('failed invariant (per-1: end before start)', 'per-1', 'Encounter.period', r);
   }
   {
+    const r = fx.condition();
+    r.verificationStatus = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'entered-in-error' }] };
+    add('failed base invariant (con-5: entered-in-error with a clinical status)', 'con-5', 'Condition', r);
+  }
+  {
+    const r = fx.allergy();
+    delete r.clinicalStatus;
+    r.verificationStatus = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: 'confirmed' }] };
+    add('failed base invariant (ait-1: no clinical status)', 'ait-1', 'AllergyIntolerance', r);
+  }
+  {
     const r = fx.patient();
     r.favouriteColour = 'blue';
     add('unknown element', 'structure', 'Patient.favouriteColour', r);
@@ -182,7 +193,7 @@ function slots(value: unknown, p: string, out: Slot[]): Slot[] {
   return out;
 }
 
-const ODD_CODES = ['zzz-not-a-code', 'final', 'male', 'IMP', 'http://example.org/not-a-system', '75326-9', 'phone', 'official'];
+const ODD_CODES = ['zzz-not-a-code', 'final', 'male', 'IMP', 'http://example.org/not-a-system', '75326-9', 'phone', 'official', 'entered-in-error', 'resolved'];
 
 /**
  * Applies one random mutation and returns its description: delete an element, duplicate a single value (or one

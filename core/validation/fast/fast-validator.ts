@@ -1,11 +1,11 @@
 /**
  * The fast FhirValidator (the default engine). Each profile and base type is compiled once, lazily, into checking
- * plans (plan.ts); a resource goes through the screen (screen.ts) in one pass along those plans. When the screen
- * accepts — the common case in production — the result is `valid` with no issues, as the reference engine would
- * say. When it rejects, the reference engine (Medplum + profile walker) validates the resource and its issues are
- * returned unchanged: the explanation of a failure always comes from the oracle, so both engines report the same
- * issues by construction there, and the differential tests check the other half (the screen never accepts what the
- * reference engine reports).
+ * plans (plan.ts); each node of a resource tree (the resource, and for a Bundle each entry's resource) goes through
+ * the screen (screen.ts) in one pass along those plans. When the screen accepts — the common case in production —
+ * the result is what the reference engine would say: no issue, or the binding/invariant warnings the screen states
+ * itself in the walker's words. When it stops, the reference engine (Medplum + profile walker) validates that node
+ * and its issues are returned unchanged: the explanation of an error always comes from the oracle. The differential
+ * tests check the other half: the screen never accepts what the reference engine reports differently.
  */
 import type { CompiledStructure, Constraint, StructureDefinitionLike } from '../model.ts';
 import { medplumTypeName } from '../medplum.ts';
@@ -193,7 +193,10 @@ export class FastValidator implements FhirValidator {
       const structure = base.structure(type);
       if (!structure) throw new Rejected(`unknown resource type ${type}`);
       this.screen.checkResource(resource, structure, ctx);
-      if (type === 'Bundle') this.screen.checkBundle(resource, base.elementInvariants('Bundle', 'Bundle'), base.elementInvariants('Bundle', 'Bundle.entry'), ctx);
+      if (type === 'Bundle') {
+        this.bundleRules ??= [base.elementInvariants('Bundle', 'Bundle'), base.elementInvariants('Bundle', 'Bundle.entry')];
+        this.screen.checkBundle(resource, this.bundleRules[0], this.bundleRules[1], ctx);
+      }
       this.checkSkippedByMedplum(resource, type, ctx);
     };
     if (!targets.length) checkBase();
@@ -214,6 +217,8 @@ export class FastValidator implements FhirValidator {
   }
 
   private readonly skippedByMedplum = new Map<string, Constraint[]>();
+  /** bdl-* on the Bundle and on Bundle.entry, read once from the R4 definition */
+  private bundleRules: [Constraint[], Constraint[]] | undefined;
 
   /** org-1 (and dom-3, irrelevant without contained resources): base invariants Medplum skips and the walker checks. */
   private checkSkippedByMedplum(resource: Record<string, unknown>, type: string, ctx: ScreenContext): void {

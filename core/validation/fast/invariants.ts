@@ -34,6 +34,25 @@ function hasChoice(obj: Record<string, unknown>, stem: string): boolean {
   return false;
 }
 
+const CONDITION_VER_STATUS = 'http://terminology.hl7.org/CodeSystem/condition-ver-status';
+const ALLERGY_VERIFICATION = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification';
+
+/** Whether a CodeableConcept has the coding system|code; undefined when its shape is not plain JSON strings. */
+function hasCoding(cc: unknown, system: string, code: string): boolean | undefined {
+  if (cc === undefined) return false;
+  if (!isPlainObject(cc)) return undefined;
+  const codings = cc.coding;
+  if (codings === undefined) return false;
+  if (!Array.isArray(codings)) return undefined;
+  let found = false;
+  for (const c of codings) {
+    if (!isPlainObject(c)) return undefined;
+    if ((c.system !== undefined && typeof c.system !== 'string') || (c.code !== undefined && typeof c.code !== 'string')) return undefined;
+    if (c.system === system && c.code === code) found = true;
+  }
+  return found;
+}
+
 function entryObjects(bundle: Record<string, unknown>): Array<Record<string, unknown>> | undefined {
   const entries = bundle.entry;
   if (entries === undefined) return [];
@@ -86,6 +105,15 @@ const NATIVE: Record<string, Native> = {
   'emptyReason.empty() or entry.empty()': (v) => !nonEmpty(v.emptyReason) || !nonEmpty(v.entry),
   // rl-pat-name
   'given.exists() or family.exists()': (v) => nonEmpty(v.given) || nonEmpty(v.family),
+  // con-4, con-5, ait-1, ait-2: decided natively only in their trivially true cases
+  "abatement.empty() or clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='resolved' or code='remission' or code='inactive')).exists()": (v) =>
+    !hasChoice(v, 'abatement') ? true : undefined,
+  "verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code='entered-in-error').empty() or clinicalStatus.empty()": (v) =>
+    v.clinicalStatus === undefined || hasCoding(v.verificationStatus, CONDITION_VER_STATUS, 'entered-in-error') === false ? true : undefined,
+  "verificationStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification' and code = 'entered-in-error').exists() or clinicalStatus.exists()": (v) =>
+    nonEmpty(v.clinicalStatus) || hasCoding(v.verificationStatus, ALLERGY_VERIFICATION, 'entered-in-error') === true ? true : undefined,
+  "verificationStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification' and code = 'entered-in-error').empty() or clinicalStatus.empty()": (v) =>
+    v.clinicalStatus === undefined || hasCoding(v.verificationStatus, ALLERGY_VERIFICATION, 'entered-in-error') === false ? true : undefined,
   // RL Organization telecom/address: no 'home' use
   "where(use = 'home').empty()": (v) => v.use !== 'home',
   // org-1

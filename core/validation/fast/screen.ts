@@ -1,11 +1,13 @@
 /**
  * The conformance screen: one pass over a resource along the compiled plans, checking everything the reference
- * engine checks (Medplum's structure rules and the profile walker's rules) and stopping at the first thing either
- * of them would report — error, warning or anything it cannot decide. A resource the screen accepts has no issue
- * in the reference engine; a rejected one is handed to the reference engine, which explains it.
+ * engine checks (Medplum's structure rules and the profile walker's rules). It stops at the first thing either of
+ * them would report — an error, a Medplum warning, anything it cannot decide — except the two warnings it can word
+ * exactly as the walker does (extensible bindings, failed warning-level invariants), which it collects with their
+ * paths. A resource the screen accepts gets from the reference engine exactly those warnings (or nothing); a stopped
+ * one is handed to the reference engine, which explains it.
  *
- * So the screen may reject more than necessary (that only costs time) but must never accept what the reference
- * engine would report: where a rule is subtle it rejects (primitive extensions `_x`, contained resources,
+ * So the screen may stop more often than necessary (that only costs time) but must never accept what the reference
+ * engine would report otherwise: where a rule is subtle it stops (primitive extensions `_x`, contained resources,
  * invariants it cannot evaluate).
  */
 import { getAllDataTypes, getNestedProperty, matchDiscriminant, type TypedValue } from '@medplum/core';

@@ -11,7 +11,7 @@ import { MessageProcessor, type ResourceValidator } from '../pipeline/index.ts';
 import { PluginRegistry } from '../plugins/index.ts';
 import { ensureRedis, ProcessingWorker, ProcessQueue, producerConnection, Reconciler, workerConnection, type OutcomeEvent } from '../queue/index.ts';
 import { EngineMetrics } from '../metrics/index.ts';
-import { DeadLetterRepository, InboxRepository, openStorage, RetentionJob, type Db } from '../storage/index.ts';
+import { DeadLetterRepository, InboxRepository, openStorage, RetentionJob, StatisticsJob, type Db } from '../storage/index.ts';
 import { loadValidator } from '../validation/index.ts';
 import type { EngineContext } from './context.ts';
 import { mountRoutes } from './routes.ts';
@@ -124,6 +124,9 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
   if (role !== 'worker') reconciler.start();
   const retention = role === 'worker' ? undefined : new RetentionJob({ db, policy: settings.config.retention, logger });
   retention?.start();
+  // Where messages are stored, new partitions get their first planner statistics without waiting for autovacuum.
+  const statistics = worker ? new StatisticsJob({ db, logger }) : undefined;
+  statistics?.start();
 
   const adminToken = settings.adminToken ?? randomBytes(24).toString('base64url');
   if (!settings.adminToken && role !== 'worker') {
@@ -186,6 +189,7 @@ export async function startEngine(settings: Settings, options: EngineOptions = {
     reconciler.stop();
     await operations.stop();
     await retention?.stop();
+    await statistics?.stop();
     await ingest.drain();
     await worker?.close();
     await queue.close().catch(() => undefined);

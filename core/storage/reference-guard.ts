@@ -89,10 +89,11 @@ export async function assertReferencesInEnte(tx: SqlExecutor, requests: readonly
     const candidates = [...unique.values()];
     // Only the requesting Ente's partition is consulted (the key includes the Ente), then the shared directory.
     const stored = await tx.query<{ ente: string; resource_type: string; id: string }>(
+      // = ANY() lists, not a join on unnest(): the primary key index is used even before the partition
+      // has statistics. Extra combinations the lists match are harmless (only candidates are looked up).
       `SELECT r.ente, r.resource_type, r.id FROM resource r
-       JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(ente, resource_type, id)
-         ON r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id`,
-      [candidates.map((c) => c.ente), candidates.map((c) => c.type), candidates.map((c) => c.id)],
+       WHERE r.ente = ANY($1::text[]) AND r.resource_type = ANY($2::text[]) AND r.id = ANY($3::text[])`,
+      [[...new Set(candidates.map((c) => c.ente))], [...new Set(candidates.map((c) => c.type))], [...new Set(candidates.map((c) => c.id))]],
     );
     const resolved = new Set(stored.rows.map((r) => key(r.ente, r.resource_type, r.id)));
     const remaining = candidates.filter((c) => !resolved.has(key(c.ente, c.type, c.id)));

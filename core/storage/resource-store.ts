@@ -77,6 +77,40 @@ export class ResourceStore {
     return this.db.transaction((tx) => this.storeInTransaction(tx, requests));
   }
 
+  /**
+   * The stored rows of the batch's keys, locked for the rest of the transaction. Rows the batch will
+   * write are locked FOR UPDATE; rows it only reads (unchanged content, conditional creates of
+   * resources that exist — the ward, the hospital every message names) FOR SHARE, so concurrent
+   * batches naming the same shared resource do not queue behind one another. Which is which comes
+   * from an unlocked read first; a row that changed between that read and its lock is upgraded.
+   */
+  private async lockCurrentRows(
+    tx: SqlExecutor, requests: StoreRequest[], hashes: string[][], keys: Map<string, { ente: string; type: string; id: string }>,
+  ): Promise<Map<string, CurrentRow>> {
+    if (keys.size === 0) return new Map();
+    const snapshot = await readCurrentRows(tx, [...keys.values()], 'none');
+    const writes = new Set<string>();
+    requests.forEach((request, r) => {
+      request.resources.forEach((resource, position) => {
+        const k = key(request.ente, resource.resourceType, resource.id as string);
+        const stored = snapshot.get(k);
+        if (!stored) writes.add(k);
+        else if (!request.createIfAbsent?.[position] && stored.contentHash !== hashes[r]![position]) writes.add(k);
+      });
+    });
+    const subset = (wanted: (k: string) => boolean) => [...keys.entries()].filter(([k]) => wanted(k)).map(([, v]) => v);
+    const current = await readCurrentRows(tx, subset((k) => writes.has(k)), 'update');
+    const shared = await readCurrentRows(tx, subset((k) => !writes.has(k)), 'share');
+    const upgrade: Array<{ ente: string; type: string; id: string }> = [];
+    for (const [k, row] of shared) {
+      current.set(k, row);
+      if (row.contentHash !== snapshot.get(k)?.contentHash) upgrade.push(keys.get(k)!);
+    }
+    // Rare: changed by another transaction since the unlocked read; take the write lock now.
+    if (upgrade.length > 0) for (const [k, row] of await readCurrentRows(tx, upgrade, 'update')) current.set(k, row);
+    return current;
+  }
+
   private async storeInTransaction(tx: SqlExecutor, requests: StoreRequest[]): Promise<StoreResult[]> {
     await assertReferencesInEnte(tx, requests);
     const now = new Date().toISOString();
@@ -87,39 +121,18 @@ export class ResourceStore {
         keys.set(key(request.ente, resource.resourceType, resource.id), { ente: request.ente, type: resource.resourceType, id: resource.id });
       }
     }
-    // Lock in a stable order so concurrent batches touching the same resources cannot deadlock.
-    const sortedKeys = [...keys.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, k]) => k);
-    const current = new Map<string, CurrentRow>();
-    if (sortedKeys.length > 0) {
-      const locked = await tx.query(
-        `SELECT r.ente, r.resource_type, r.id, r.version_id, r.version_seq, r.source_time, r.content_hash
-         FROM resource r
-         JOIN unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS k(ente, resource_type, id, ord)
-           ON r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id
-         ORDER BY k.ord
-         FOR UPDATE OF r`,
-        [sortedKeys.map((k) => k.ente), sortedKeys.map((k) => k.type), sortedKeys.map((k) => k.id)],
-      );
-      for (const row of locked.rows as Row[]) {
-        current.set(key(row.ente as string, row.resource_type as string, row.id as string), {
-          versionId: Number(row.version_id),
-          versionSeq: Number(row.version_seq),
-          sourceTime: (row.source_time as Date | null) ?? null,
-          contentHash: row.content_hash as string,
-        });
-      }
-    }
-
+    const hashes = requests.map((request) => request.resources.map((resource) => contentHash(resource)));
+    const current = await this.lockCurrentRows(tx, requests, hashes, keys);
     const pending = new Map<string, PendingCurrent>();
     const history: HistoryRow[] = [];
     const results: StoreResult[] = [];
 
-    for (const request of requests) {
+    for (const [r, request] of requests.entries()) {
       const written: WrittenResource[] = [];
       for (const [position, resource] of request.resources.entries()) {
         const id = resource.id as string;
         const k = key(request.ente, resource.resourceType, id);
-        const hash = contentHash(resource);
+        const hash = hashes[r]![position]!;
         let state = pending.get(k);
         if (!state) {
           const db = current.get(k);
@@ -183,7 +196,9 @@ export class ResourceStore {
         `INSERT INTO resource_history (ente, resource_type, id, version_id, last_updated, source_time, message_id, producer_hash, content_hash, resource)
          SELECT r.ente, r.resource_type, r.id, r.version_id, r.last_updated, r.source_time, r.message_id, r.producer_hash, r.content_hash, r.resource
          FROM resource r JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(ente, resource_type, id)
-           ON r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id`,
+           ON r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id
+         -- the same keys as = ANY() lists steer the planner to the primary key index (see readCurrentRows)
+         WHERE r.ente = ANY($1::text[]) AND r.resource_type = ANY($2::text[]) AND r.id = ANY($3::text[])`,
         [superseded.map((p) => p.ente), superseded.map((p) => p.resourceType), superseded.map((p) => p.id)],
       );
     }
@@ -306,4 +321,35 @@ function toStored(row: Row): StoredResource {
     producerHash: (row.producer_hash as string | null) ?? null,
     resource: row.resource as FhirResource,
   };
+}
+
+/** Current rows of these keys, in the order given, optionally locked. */
+async function readCurrentRows(
+  tx: SqlExecutor, keys: Array<{ ente: string; type: string; id: string }>, lock: 'none' | 'share' | 'update',
+): Promise<Map<string, CurrentRow>> {
+  const rows = new Map<string, CurrentRow>();
+  if (keys.length === 0) return rows;
+  // Three = ANY() lists rather than a join on unnest(): the planner then always takes the primary key
+  // index, even before the partition has statistics (a join once chose the type index and scanned
+  // every row of the type). The ORDER BY fixes the order locks are taken in, the same in every batch.
+  // The lists can match a few combinations the batch did not ask for; those rows are dropped below.
+  const result = await tx.query(
+    `SELECT r.ente, r.resource_type, r.id, r.version_id, r.version_seq, r.source_time, r.content_hash
+     FROM resource r
+     WHERE r.ente = ANY($1::text[]) AND r.resource_type = ANY($2::text[]) AND r.id = ANY($3::text[])
+     ORDER BY r.ente, r.resource_type, r.id${lock === 'update' ? ' FOR UPDATE OF r' : lock === 'share' ? ' FOR SHARE OF r' : ''}`,
+    [[...new Set(keys.map((k) => k.ente))], [...new Set(keys.map((k) => k.type))], [...new Set(keys.map((k) => k.id))]],
+  );
+  const wanted = new Set(keys.map((k) => key(k.ente, k.type, k.id)));
+  for (const row of result.rows as Row[]) {
+    const k = key(row.ente as string, row.resource_type as string, row.id as string);
+    if (!wanted.has(k)) continue;
+    rows.set(k, {
+      versionId: Number(row.version_id),
+      versionSeq: Number(row.version_seq),
+      sourceTime: (row.source_time as Date | null) ?? null,
+      contentHash: row.content_hash as string,
+    });
+  }
+  return rows;
 }

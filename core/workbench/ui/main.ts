@@ -249,18 +249,21 @@ function messageText(): string {
 }
 
 function scheduleEvaluation(): void {
+  showingSamplesCoverage = false;
   window.clearTimeout(state.timer);
   state.timer = window.setTimeout(() => void evaluate(), 300);
 }
 
-/** Counts the "coverage over samples" clicks, so an evaluation already in flight does not replace that table. */
-let samplesCoverageClicks = 0;
+/**
+ * The samples table the author asked for stays until the next change (an edit, another message or
+ * mapping): evaluations already scheduled or in flight when the button was pressed do not replace it.
+ */
+let showingSamplesCoverage = false;
 
 async function evaluate(): Promise<void> {
   const message = messageText();
   if (!state.plugin || !message.trim()) return;
   const sequence = ++state.sequence;
-  const coverageView = samplesCoverageClicks;
   setStatus('evaluating…');
   try {
     const result = await api<Evaluation>('POST', '/evaluate', {
@@ -273,8 +276,7 @@ async function evaluate(): Promise<void> {
     $('output').classList.toggle('stale', result.bundle === undefined);
     renderErrors(result.errors, result.notices);
     renderIssues(result.issues);
-    // The samples table the author asked for stays until the next evaluation started after that click.
-    if (coverageView === samplesCoverageClicks) renderMessageCoverage(result.coverage);
+    if (!showingSamplesCoverage) renderMessageCoverage(result.coverage);
     const errors = result.issues.filter((i) => i.severity === 'error' || i.severity === 'fatal').length;
     $('output-meta').textContent = result.ok ? `${result.routeKey} → ${result.route?.mapping} (${result.engine}, ${result.ms} ms)` : '';
     document.body.dataset.evaluation = String(sequence);
@@ -373,7 +375,7 @@ async function saveGolden(): Promise<void> {
 
 async function samplesCoverage(): Promise<void> {
   if (!state.plugin) return;
-  samplesCoverageClicks++;
+  showingSamplesCoverage = true;
   try {
     const table = await api<{ messages: number; rows: CoverageRow[] }>('POST', '/coverage', {
       pluginId: state.plugin.id, mapping: editor.state.doc.toString(), ...(state.mappingPath ? { mappingPath: state.mappingPath } : {}),

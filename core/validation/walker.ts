@@ -400,7 +400,7 @@ export class ProfileWalker {
       switch (d.type) {
         case 'value':
         case 'pattern': {
-          const expected = this.sliceValueAt(slice, d.path);
+          const expected = sliceValueAt(slice, d.path);
           if (!expected) return false;
           const actual = d.path === '$this' ? [e.value] : navigate(e.value, d.path);
           return actual.some((a) => (expected.kind === 'fixed' ? deepEqual(a, expected.value) : deepContains(a, expected.value)));
@@ -428,28 +428,6 @@ export class ProfileWalker {
   }
 
   /** The value a slice fixes at a discriminator path: on the element itself or inside a fixed/pattern ancestor. */
-  private sliceValueAt(slice: ElementNode, path: string): { kind: 'fixed' | 'pattern'; value: unknown } | undefined {
-    const own = (n: ElementNode): { kind: 'fixed' | 'pattern'; value: unknown } | undefined =>
-      n.fixed !== undefined ? { kind: 'fixed', value: n.fixed } : n.pattern !== undefined ? { kind: 'pattern', value: n.pattern } : undefined;
-    if (path === '$this') return own(slice);
-    const segments = path.split('.');
-    let node: ElementNode = slice;
-    for (let i = 0; i < segments.length; i++) {
-      const holder = own(node);
-      if (holder) {
-        const inside = navigate(holder.value, segments.slice(i).join('.'));
-        return inside.length ? { kind: holder.kind, value: inside[0] } : undefined;
-      }
-      const child = node.children.find((c) => c.jsonName === segments[i] || c.name === segments[i]);
-      if (!child) {
-        // an extension slice whose url child is not expanded: the profile in its type is the url
-        if (segments[i] === 'url' && i === segments.length - 1 && node.types[0]?.profiles[0]) return { kind: 'fixed', value: node.types[0].profiles[0] };
-        return undefined;
-      }
-      node = child;
-    }
-    return own(node);
-  }
 }
 
 function findChild(node: ElementNode, segments: string[]): ElementNode | undefined {
@@ -459,6 +437,30 @@ function findChild(node: ElementNode, segments: string[]): ElementNode | undefin
 }
 
 /** Simple dotted-path navigation over FHIR JSON (arrays flattened), enough for slicing discriminators. */
+/** The value a slice fixes (or patterns) at a discriminator path: on the element, or inside an ancestor's fixed value. */
+export function sliceValueAt(slice: ElementNode, path: string): { kind: 'fixed' | 'pattern'; value: unknown } | undefined {
+  const own = (n: ElementNode): { kind: 'fixed' | 'pattern'; value: unknown } | undefined =>
+    n.fixed !== undefined ? { kind: 'fixed', value: n.fixed } : n.pattern !== undefined ? { kind: 'pattern', value: n.pattern } : undefined;
+  if (path === '$this') return own(slice);
+  const segments = path.split('.');
+  let node: ElementNode = slice;
+  for (let i = 0; i < segments.length; i++) {
+    const holder = own(node);
+    if (holder) {
+      const inside = navigate(holder.value, segments.slice(i).join('.'));
+      return inside.length ? { kind: holder.kind, value: inside[0] } : undefined;
+    }
+    const child = node.children.find((c) => c.jsonName === segments[i] || c.name === segments[i]);
+    if (!child) {
+      // an extension slice whose url child is not expanded: the profile in its type is the url
+      if (segments[i] === 'url' && i === segments.length - 1 && node.types[0]?.profiles[0]) return { kind: 'fixed', value: node.types[0].profiles[0] };
+      return undefined;
+    }
+    node = child;
+  }
+  return own(node);
+}
+
 export function navigate(value: unknown, path: string): unknown[] {
   let cur: unknown[] = value === undefined ? [] : [value];
   for (const seg of path.split('.')) {

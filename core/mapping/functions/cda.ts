@@ -6,6 +6,7 @@ import { cdaNarrativeToText, cdaNarrativeToXhtml } from '../../parse/cda/narrati
 import { decodeXmlEntities, tokenizeXml } from '../../parse/xml/index.ts';
 import { identifierSystems, resolveSystem } from './identifiers.ts';
 import { MappingFunctionError, type MappingFunction, type MappingFunctionContext } from './types.ts';
+import { compact, each, isNode, type Node } from './values.ts';
 
 /**
  * CDA R2 data types → FHIR R4 data types, for mappings reading the CDA tree (docs/parsed-trees.md).
@@ -15,14 +16,10 @@ import { MappingFunctionError, type MappingFunction, type MappingFunctionContext
  * whole identifier list. Plain synchronous functions of their arguments (the compiled engine calls them).
  */
 
-type Node = Record<string, unknown>;
 type Json = unknown;
 
 // ---------- tree helpers ----------
 
-function isNode(value: unknown): value is Node {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The text of a tree node: a string as is, an element with attributes by its `_`. */
 export function nodeText(value: unknown): string | undefined {
@@ -50,26 +47,7 @@ function texts(value: unknown): string[] {
   return asArray(value).map(nodeText).filter((t): t is string => t !== undefined);
 }
 
-/** Applies a converter to one node, or to each node of an array (dropping empty results). */
-function each<T>(value: unknown, convert: (node: unknown) => T | undefined): T | T[] | undefined {
-  if (Array.isArray(value)) {
-    const results = value.map(convert).filter((r): r is T => r !== undefined);
-    return results.length > 0 ? results : undefined;
-  }
-  return value === undefined || value === null ? undefined : convert(value);
-}
 
-/** Drops undefined members (JSONata drops them too, but golden files compare plain JSON). */
-function compact<T extends Record<string, unknown>>(object: T): T | undefined {
-  const out: Record<string, unknown> = {};
-  let any = false;
-  for (const [key, value] of Object.entries(object)) {
-    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
-    out[key] = value;
-    any = true;
-  }
-  return any ? (out as T) : undefined;
-}
 
 // ---------- code systems ----------
 

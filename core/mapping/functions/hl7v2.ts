@@ -2,6 +2,7 @@ import { codeSystemUri } from './cda.ts';
 import { identifierSystems, resolveSystem } from './identifiers.ts';
 import { recordMappingWarning, recordUnmappedCode } from './scope.ts';
 import { MappingFunctionError, type MappingFunction, type MappingFunctionContext } from './types.ts';
+import { compact, each, isNode, type Node } from './values.ts';
 
 /**
  * HL7 v2 data types → FHIR R4 data types, for mappings reading the HL7 v2 tree (docs/parsed-trees.md):
@@ -11,12 +12,8 @@ import { MappingFunctionError, type MappingFunction, type MappingFunctionContext
  * recorded as trail warnings (core/mapping/functions/scope.ts) and the value is kept as sent.
  */
 
-type Node = Record<string, unknown>;
 type Json = unknown;
 
-function isNode(value: unknown): value is Node {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** A component's text: the string, or the first subcomponent of a component that has subcomponents. */
 export function componentText(value: unknown): string | undefined {
@@ -35,24 +32,7 @@ function scalar(value: unknown): string | undefined {
   return typeof value === 'string' ? componentText(value) : component(value, 1);
 }
 
-function each<T>(value: unknown, convert: (node: unknown) => T | undefined): T | T[] | undefined {
-  if (Array.isArray(value)) {
-    const results = value.map(convert).filter((r): r is T => r !== undefined);
-    return results.length > 0 ? results : undefined;
-  }
-  return value === undefined || value === null ? undefined : convert(value);
-}
 
-function compact<T extends Record<string, unknown>>(object: T): T | undefined {
-  const out: Record<string, unknown> = {};
-  let any = false;
-  for (const [key, value] of Object.entries(object)) {
-    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
-    out[key] = value;
-    any = true;
-  }
-  return any ? (out as T) : undefined;
-}
 
 function present(values: Array<string | undefined>): string[] {
   return values.filter((v): v is string => v !== undefined && v !== '');

@@ -1,5 +1,6 @@
 import iconv from 'iconv-lite';
 import { ParseError } from '../../common/errors.ts';
+import { firstInvalidUtf8Offset } from '../utf8.ts';
 
 /**
  * XML bytes → text. The encoding comes from the byte-order mark, else from the XML declaration
@@ -103,17 +104,3 @@ export function decodeXmlHead(raw: Buffer, maxBytes: number): string {
   }
 }
 
-function firstInvalidUtf8Offset(raw: Buffer): number {
-  let i = 0;
-  while (i < raw.length) {
-    const b = raw[i]!;
-    const length = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
-    if (length === 0) return i;
-    for (let k = 1; k < length; k++) {
-      const c = raw[i + k];
-      if (c === undefined || (c & 0xc0) !== 0x80) return i;
-    }
-    i += length;
-  }
-  return i;
-}

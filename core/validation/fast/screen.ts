@@ -14,7 +14,7 @@ import { getAllDataTypes, getNestedProperty, matchDiscriminant, type TypedValue 
 import type { CompiledStructure, Constraint, ElementNode } from '../model.ts';
 import type { Terminology } from '../terminology.ts';
 import type { ValidationIssue } from '../types.ts';
-import { deepContains, deepEqual, navigate } from '../walker.ts';
+import { deepContains, deepEqual, navigate, sliceValueAt } from '../walker.ts';
 import type { FastInvariants } from './invariants.ts';
 import type { ChildPlan, KeyPlan, PlanCompiler } from './plan.ts';
 import { isPrimitiveCode } from './primitives.ts';
@@ -513,25 +513,3 @@ function findChild(node: ElementNode, segments: string[]): ElementNode | undefin
   return cur;
 }
 
-/** The value a slice fixes at a discriminator path (the walker's rule, see walker.ts sliceValueAt). */
-function sliceValueAt(slice: ElementNode, path: string): { kind: 'fixed' | 'pattern'; value: unknown } | undefined {
-  const own = (n: ElementNode): { kind: 'fixed' | 'pattern'; value: unknown } | undefined =>
-    n.fixed !== undefined ? { kind: 'fixed', value: n.fixed } : n.pattern !== undefined ? { kind: 'pattern', value: n.pattern } : undefined;
-  if (path === '$this') return own(slice);
-  const segments = path.split('.');
-  let node: ElementNode = slice;
-  for (let i = 0; i < segments.length; i++) {
-    const holder = own(node);
-    if (holder) {
-      const inside = navigate(holder.value, segments.slice(i).join('.'));
-      return inside.length ? { kind: holder.kind, value: inside[0] } : undefined;
-    }
-    const next = node.children.find((c) => c.jsonName === segments[i] || c.name === segments[i]);
-    if (!next) {
-      if (segments[i] === 'url' && i === segments.length - 1 && node.types[0]?.profiles[0]) return { kind: 'fixed', value: node.types[0].profiles[0] };
-      return undefined;
-    }
-    node = next;
-  }
-  return own(node);
-}

@@ -480,10 +480,10 @@ export class CodeGenerator {
 
   // -- paths ------------------------------------------------------------------------------------------------
 
-  private isPlainName(step: Node): boolean {
+  /** A name step with no predicate, binding, grouping, keepArray or ancestor attached (stages aside). */
+  private isBareName(step: Node): boolean {
     return (
       step.type === 'name' &&
-      !step.stages &&
       !step.predicate &&
       !step.group &&
       !step.keepArray &&
@@ -494,20 +494,13 @@ export class CodeGenerator {
     );
   }
 
+  private isPlainName(step: Node): boolean {
+    return this.isBareName(step) && !step.stages;
+  }
+
   /** A name step with only filter predicates attached (no bindings, grouping or keepArray). */
   private isStagedName(step: Node): boolean {
-    return (
-      step.type === 'name' &&
-      !step.predicate &&
-      !step.group &&
-      !step.keepArray &&
-      step.focus === undefined &&
-      step.index === undefined &&
-      !step.tuple &&
-      !step.ancestor &&
-      Array.isArray(step.stages) &&
-      step.stages.every((st: Node) => st.type === 'filter')
-    );
+    return this.isBareName(step) && Array.isArray(step.stages) && step.stages.every((st: Node) => st.type === 'filter');
   }
 
   private path(node: Node, cx: Cx): string {

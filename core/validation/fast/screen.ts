@@ -14,7 +14,7 @@ import { getAllDataTypes, getNestedProperty, matchDiscriminant, type TypedValue 
 import type { CompiledStructure, Constraint, ElementNode } from '../model.ts';
 import type { Terminology } from '../terminology.ts';
 import type { ValidationIssue } from '../types.ts';
-import { deepContains, deepEqual, navigate, sliceValueAt } from '../walker.ts';
+import { deepContains, deepEqual, navigate, sliceValueAt, type WalkerEnv } from '../walker.ts';
 import type { FastInvariants } from './invariants.ts';
 import type { ChildPlan, KeyPlan, PlanCompiler } from './plan.ts';
 import { isPrimitiveCode } from './primitives.ts';
@@ -28,14 +28,10 @@ function reject(reason: string): never {
   throw new Rejected(reason);
 }
 
-export interface ScreenEnv {
+/** What the screen shares with the reference walker's environment, plus its own plans and invariants. */
+export interface ScreenEnv extends Pick<WalkerEnv, 'terminology' | 'baseStructure' | 'igStructure' | 'typeInvariants' | 'profileType'> {
   plans: PlanCompiler;
   invariants: FastInvariants;
-  terminology: Terminology;
-  baseStructure(type: string): CompiledStructure | undefined;
-  igStructure(url: string): CompiledStructure | undefined;
-  typeInvariants(type: string): Constraint[];
-  profileType(url: string): string | undefined;
   /** resource type of a literal reference (Bundle fullUrl, 'Type/id'), as the reference engine tells it */
   referenceType(ref: string, refTypes: Map<string, string> | undefined): string | undefined;
   /** invariant keys switched off for the walker by ig/overrides.json */

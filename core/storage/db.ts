@@ -8,9 +8,37 @@ export interface QueryResult<R extends Row = Row> {
   rowCount: number;
 }
 
+/**
+ * A hot-path statement the server keeps parsed and planned per connection (a named prepared
+ * statement): the store and ingest run the same few statements thousands of times a second, and
+ * parsing and planning them again each time was a large share of PostgreSQL's CPU. Only for
+ * statements whose best plan does not depend on the parameter values (a generic plan is fine).
+ */
+export interface PreparedSql {
+  readonly name: string;
+  readonly text: string;
+}
+
+const preparedNames = new Map<string, string>();
+
+/** Declares a prepared statement; a name can be declared once, for one text. */
+export function prepared(name: string, text: string): PreparedSql {
+  const known = preparedNames.get(name);
+  if (known !== undefined && known !== text) throw new Error(`prepared statement "${name}" is declared twice with different SQL`);
+  preparedNames.set(name, text);
+  return { name, text };
+}
+
+/** Every prepared statement declared so far (the plan-shape test explains each one). */
+export function declaredPreparedStatements(): PreparedSql[] {
+  return [...preparedNames].map(([name, text]) => ({ name, text }));
+}
+
+export const sqlText = (sql: string | PreparedSql): string => (typeof sql === 'string' ? sql : sql.text);
+
 /** What repositories need from a connection; implemented over node-postgres and over PGlite. */
 export interface SqlExecutor {
-  query<R extends Row = Row>(sql: string, params?: SqlParam[]): Promise<QueryResult<R>>;
+  query<R extends Row = Row>(sql: string | PreparedSql, params?: SqlParam[]): Promise<QueryResult<R>>;
 }
 
 export interface Db extends SqlExecutor {

@@ -1,5 +1,5 @@
 import { sha256Hex } from '../common/hash.ts';
-import { toBuffer, type Db, type Row, type SqlExecutor } from './db.ts';
+import { prepared, toBuffer, type Db, type Row, type SqlExecutor } from './db.ts';
 import type { Channel, InboxAcceptResult, InboxMessage, MessageState, NewInboxMessage, TrailEntry, WrittenResource } from './types.ts';
 
 const INBOX_COLUMNS = `ente, message_id, plugin_id, channel, received_at, raw, raw_sha256, content_type, dedup_key,
@@ -25,6 +25,10 @@ function rowToMessage(row: Row): InboxMessage {
     attempts: Number(row.attempts ?? 0),
   };
 }
+
+// = ANY() lists, not a join on unnest(): the plan is cached, and must use the index at any table size.
+const GET_MANY = prepared('cdr_inbox_get_many', `SELECT ${INBOX_COLUMNS} FROM inbox
+       WHERE ente = ANY($1::text[]) AND message_id = ANY($2::uuid[])`);
 
 /** The durable inbox: raw bytes in, state and trail out. */
 export class InboxRepository {
@@ -83,11 +87,11 @@ export class InboxRepository {
   async getMany(keys: Array<{ ente: string; messageId: string }>): Promise<InboxMessage[]> {
     if (keys.length === 0) return [];
     const result = await this.db.query(
-      `SELECT ${INBOX_COLUMNS} FROM inbox
-       WHERE (ente, message_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))`,
-      [keys.map((k) => k.ente), keys.map((k) => k.messageId)],
+      GET_MANY,
+      [[...new Set(keys.map((k) => k.ente))], keys.map((k) => k.messageId)],
     );
-    return result.rows.map(rowToMessage);
+    const wanted = new Set(keys.map((k) => `${k.ente}\u0000${k.messageId}`));
+    return result.rows.map(rowToMessage).filter((m) => wanted.has(`${m.ente}\u0000${m.messageId}`));
   }
 
   /**

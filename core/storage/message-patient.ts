@@ -1,7 +1,7 @@
 import type { SqlExecutor } from './db.ts';
 import type { FhirResource } from './types.ts';
 
-interface MessagePatientRow {
+export interface MessagePatientRow {
   system: string;
   value: string;
   ente: string;
@@ -29,10 +29,7 @@ export async function indexMessagePatients(
   tx: SqlExecutor,
   messages: ReadonlyArray<{ ente: string; messageId: string; resources: readonly FhirResource[] }>,
 ): Promise<void> {
-  const rows: MessagePatientRow[] = [];
-  for (const message of messages) {
-    for (const { system, value } of patientIdentifiers(message.resources)) rows.push({ system, value, ente: message.ente, message_id: message.messageId });
-  }
+  const rows = messagePatientRows(messages);
   if (rows.length === 0) return;
   await tx.query(
     `INSERT INTO message_patient (system, value, ente, message_id)
@@ -40,4 +37,15 @@ export async function indexMessagePatients(
      ON CONFLICT DO NOTHING`,
     [JSON.stringify(rows)],
   );
+}
+
+/** The message_patient rows of some messages (the store inserts them inside its combined write). */
+export function messagePatientRows(
+  messages: ReadonlyArray<{ ente: string; messageId: string; resources: readonly FhirResource[] }>,
+): MessagePatientRow[] {
+  const rows: MessagePatientRow[] = [];
+  for (const message of messages) {
+    for (const { system, value } of patientIdentifiers(message.resources)) rows.push({ system, value, ente: message.ente, message_id: message.messageId });
+  }
+  return rows;
 }

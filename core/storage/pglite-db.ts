@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { classifyDbError, type Db, type QueryResult, type Row, type SqlExecutor, type SqlParam } from './db.ts';
+import { classifyDbError, sqlText, type Db, type PreparedSql, type QueryResult, type Row, type SqlExecutor, type SqlParam } from './db.ts';
 
 /**
  * Embedded PostgreSQL (WASM) for `npm start` without a server. It runs the same SQL as the
@@ -20,10 +20,10 @@ export class PgliteDb implements Db {
     return new PgliteDb(pg);
   }
 
-  async query<R extends Row = Row>(sql: string, params: SqlParam[] = []): Promise<QueryResult<R>> {
+  async query<R extends Row = Row>(sql: string | PreparedSql, params: SqlParam[] = []): Promise<QueryResult<R>> {
     if (this.closed) throw classifyDbError(new Error('PGlite is closed'));
     try {
-      const result = await this.pg.query<R>(sql, params);
+      const result = await this.pg.query<R>(sqlText(sql), params);
       return { rows: result.rows, rowCount: Math.max(result.rows.length, result.affectedRows ?? 0) };
     } catch (error) {
       throw classifyDbError(error);
@@ -44,9 +44,9 @@ export class PgliteDb implements Db {
     try {
       return await this.pg.transaction(async (inner) => {
         const tx: SqlExecutor = {
-          query: async <R extends Row = Row>(sql: string, params: SqlParam[] = []) => {
+          query: async <R extends Row = Row>(sql: string | PreparedSql, params: SqlParam[] = []) => {
             try {
-              const result = await inner.query<R>(sql, params);
+              const result = await inner.query<R>(sqlText(sql), params);
               return { rows: result.rows, rowCount: Math.max(result.rows.length, result.affectedRows ?? 0) };
             } catch (error) {
               throw classifyDbError(error);

@@ -37,18 +37,33 @@ interface FoundReference {
 export function collectReferences(resource: FhirResource): FoundReference[] {
   const found: FoundReference[] = [];
   const owner = `${resource.resourceType}/${resource.id ?? '?'}`;
-  const walk = (value: unknown, path: string) => {
+  // The path is kept as a stack of segments and joined only for the references found: most of a
+  // resource holds none, and building a path string for every element was most of this walk's cost.
+  const segments: string[] = [resource.resourceType];
+  const walk = (value: unknown) => {
     if (Array.isArray(value)) {
-      value.forEach((item, i) => walk(item, `${path}[${i}]`));
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i];
+        if (typeof item !== 'object' || item === null) continue;
+        segments.push(`[${i}]`);
+        walk(item);
+        segments.pop();
+      }
       return;
     }
     if (typeof value !== 'object' || value === null) return;
-    for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
-      if (key === 'reference' && typeof child === 'string') found.push({ resource: owner, path, reference: child });
-      else walk(child, `${path}.${key}`);
+    for (const key in value as Record<string, unknown>) {
+      const child = (value as Record<string, unknown>)[key];
+      if (key === 'reference' && typeof child === 'string') {
+        found.push({ resource: owner, path: segments.join(''), reference: child });
+      } else if (typeof child === 'object' && child !== null) {
+        segments.push(`.${key}`);
+        walk(child);
+        segments.pop();
+      }
     }
   };
-  walk(resource, resource.resourceType);
+  walk(resource);
   return found;
 }
 
@@ -60,13 +75,27 @@ export interface GuardRequest {
 
 const key = (ente: string, type: string, id: string) => `${ente}\u0000${type}\u0000${id}`;
 
-/** Throws StoreError STORE_REFERENCE_OUTSIDE_ENTE listing the violations; resolves when every reference is inside. */
-export async function assertReferencesInEnte(tx: SqlExecutor, requests: readonly GuardRequest[]): Promise<void> {
+export interface ReferenceTarget {
+  ente: string;
+  type: string;
+  id: string;
+}
+
+/** What a batch's references need checked: violations found without the database, and targets to look up. */
+export interface ReferenceCheck {
+  violations: ReferenceViolation[];
+  pending: Array<ReferenceTarget & { violation: ReferenceViolation }>;
+  /** The distinct targets of `pending`: each must be stored in its Ente's partition or be in the directory. */
+  targets: ReferenceTarget[];
+}
+
+/** The first half of the guard: syntax problems, and the targets that are not in the batch itself. */
+export function planReferenceCheck(requests: readonly GuardRequest[]): ReferenceCheck {
   const inBatch = new Set<string>();
   for (const request of requests) for (const r of request.resources) if (r.id) inBatch.add(key(request.ente, r.resourceType, r.id));
 
   const violations: ReferenceViolation[] = [];
-  const pending: Array<{ violation: ReferenceViolation; ente: string; type: string; id: string }> = [];
+  const pending: ReferenceCheck['pending'] = [];
   for (const request of requests) {
     for (const resource of request.resources) {
       for (const ref of collectReferences(resource)) {
@@ -83,20 +112,21 @@ export async function assertReferencesInEnte(tx: SqlExecutor, requests: readonly
       }
     }
   }
+  const targets = [...new Map(pending.map((p) => [key(p.ente, p.type, p.id), { ente: p.ente, type: p.type, id: p.id }])).values()];
+  return { violations, pending, targets };
+}
 
-  if (pending.length > 0) {
-    const unique = new Map(pending.map((p) => [key(p.ente, p.type, p.id), p]));
-    const candidates = [...unique.values()];
-    // Only the requesting Ente's partition is consulted (the key includes the Ente), then the shared directory.
-    const stored = await tx.query<{ ente: string; resource_type: string; id: string }>(
-      // = ANY() lists, not a join on unnest(): the primary key index is used even before the partition
-      // has statistics. Extra combinations the lists match are harmless (only candidates are looked up).
-      `SELECT r.ente, r.resource_type, r.id FROM resource r
-       WHERE r.ente = ANY($1::text[]) AND r.resource_type = ANY($2::text[]) AND r.id = ANY($3::text[])`,
-      [[...new Set(candidates.map((c) => c.ente))], [...new Set(candidates.map((c) => c.type))], [...new Set(candidates.map((c) => c.id))]],
-    );
-    const resolved = new Set(stored.rows.map((r) => key(r.ente, r.resource_type, r.id)));
-    const remaining = candidates.filter((c) => !resolved.has(key(c.ente, c.type, c.id)));
+/**
+ * The second half: `isStored` answers for the targets (the store reads them with the batch's own keys,
+ * in the same round trip); the rest are looked up in the regional directory. Throws on any violation.
+ */
+export async function finishReferenceCheck(
+  tx: SqlExecutor, check: ReferenceCheck, isStored: (target: ReferenceTarget) => boolean,
+): Promise<void> {
+  const violations = [...check.violations];
+  if (check.pending.length > 0) {
+    const resolved = new Set(check.targets.filter(isStored).map((c) => key(c.ente, c.type, c.id)));
+    const remaining = check.targets.filter((c) => !resolved.has(key(c.ente, c.type, c.id)));
     if (remaining.length > 0) {
       const directory = await tx.query<{ resource_type: string; id: string }>(
         `SELECT d.resource_type, d.id FROM directory_resource d
@@ -108,9 +138,30 @@ export async function assertReferencesInEnte(tx: SqlExecutor, requests: readonly
         if (inDirectory.has(`${c.type}/${c.id}`)) resolved.add(key(c.ente, c.type, c.id));
       }
     }
-    for (const p of pending) if (!resolved.has(key(p.ente, p.type, p.id))) violations.push(p.violation);
+    for (const p of check.pending) if (!resolved.has(key(p.ente, p.type, p.id))) violations.push(p.violation);
   }
+  throwViolations(violations);
+}
 
+/** Throws StoreError STORE_REFERENCE_OUTSIDE_ENTE listing the violations; resolves when every reference is inside. */
+export async function assertReferencesInEnte(tx: SqlExecutor, requests: readonly GuardRequest[]): Promise<void> {
+  const check = planReferenceCheck(requests);
+  const stored = new Set<string>();
+  if (check.targets.length > 0) {
+    // Only the requesting Ente's partition is consulted (the key includes the Ente), then the shared directory.
+    // = ANY() lists, not a join on unnest(): the primary key index is used even before the partition
+    // has statistics. Extra combinations the lists match are harmless (only targets are looked up).
+    const rows = await tx.query<{ ente: string; resource_type: string; id: string }>(
+      `SELECT r.ente, r.resource_type, r.id FROM resource r
+       WHERE r.ente = ANY($1::text[]) AND r.resource_type = ANY($2::text[]) AND r.id = ANY($3::text[])`,
+      [[...new Set(check.targets.map((c) => c.ente))], [...new Set(check.targets.map((c) => c.type))], [...new Set(check.targets.map((c) => c.id))]],
+    );
+    for (const r of rows.rows) stored.add(key(r.ente, r.resource_type, r.id));
+  }
+  await finishReferenceCheck(tx, check, (t) => stored.has(key(t.ente, t.type, t.id)));
+}
+
+function throwViolations(violations: ReferenceViolation[]): void {
   if (violations.length === 0) return;
   const first = violations[0]!;
   const why: Record<ReferenceViolation['problem'], string> = {

@@ -1,9 +1,9 @@
 import { sha256Hex } from '../common/hash.ts';
 import { StoreError } from '../common/errors.ts';
-import type { Db, Row, SqlExecutor } from './db.ts';
-import { indexMessagePatients } from './message-patient.ts';
-import { assertReferencesInEnte } from './reference-guard.ts';
-import { writeSearchIndex } from './search-index.ts';
+import { prepared, type Db, type Row, type SqlExecutor } from './db.ts';
+import { messagePatientRows } from './message-patient.ts';
+import { finishReferenceCheck, planReferenceCheck, type ReferenceTarget } from './reference-guard.ts';
+import { searchIndexInserts, searchIndexRows, type IndexedResource } from './search-index.ts';
 import type { FhirResource, StoreRequest, StoreResult, StoredResource, TrailEntry, WrittenResource } from './types.ts';
 
 interface CurrentRow {
@@ -18,6 +18,8 @@ interface PendingCurrent extends CurrentRow {
   resourceType: string;
   id: string;
   json: string;
+  /** The resource whose JSON is `json` (the search index reads it). */
+  resource: FhirResource | undefined;
   messageId: string;
   producerHash: string;
   lastUpdated: string;
@@ -42,16 +44,151 @@ interface HistoryRow {
   json: string;
 }
 
+interface BatchKey {
+  ente: string;
+  type: string;
+  id: string;
+}
+
 const key = (ente: string, type: string, id: string) => `${ente}\u0000${type}\u0000${id}`;
+const distinct = (values: string[]) => [...new Set(values)];
+
+function toCurrentRow(row: Row): CurrentRow {
+  return {
+    versionId: Number(row.version_id),
+    versionSeq: Number(row.version_seq),
+    sourceTime: (row.source_time as Date | null) ?? null,
+    contentHash: row.content_hash as string,
+  };
+}
+
+const CURRENT_COLUMNS = 'r.ente, r.resource_type, r.id, r.version_id, r.version_seq, r.source_time, r.content_hash';
+
+/*
+ * Keys are joined from unnest() arrays: one primary-key probe per key, with the row count known to
+ * the planner (custom plans, see PostgresDb). Three = ANY() lists were tried and scan badly: the
+ * index is descended once per combination of the lists (1 Ente × 5 types × 850 ids for a batch of
+ * ORU), so the planner fell back to sequential scans of the partition. `r.ente = ANY(Enti)` prunes
+ * partitions. The ORDER BY fixes the order locks are taken in.
+ *
+ * $1-$3: every key to read (the batch's and its reference targets') · $4-$7: the batch's keys with the
+ * content hash a message brings (conditional creates left out): a stored row with another hash is
+ * locked · $8: the Enti.
+ */
+const READ_BATCH_ROWS = prepared('cdr_store_read', `
+  WITH locked AS (
+    SELECT ${CURRENT_COLUMNS}
+    FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS c(ente, resource_type, id, content_hash)
+    JOIN resource r ON r.ente = c.ente AND r.resource_type = c.resource_type AND r.id = c.id
+    WHERE r.ente = ANY($8::text[]) AND r.content_hash <> c.content_hash
+    ORDER BY r.ente, r.resource_type, r.id
+    FOR UPDATE OF r
+  )
+  SELECT true AS locked, * FROM locked
+  UNION ALL
+  SELECT false, ${CURRENT_COLUMNS}
+  FROM unnest($1::text[], $2::text[], $3::text[]) AS k(ente, resource_type, id)
+  JOIN resource r ON r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id
+  WHERE r.ente = ANY($8::text[])`);
+
+const RESOURCE_RECORD = `ente text, resource_type text, id text, version_id int, version_seq int, last_updated timestamptz,
+      source_time timestamptz, message_id uuid, producer_hash text, content_hash text, resource jsonb`;
+const SEARCH_INSERTS = searchIndexInserts(12, 13, 14);
+const searchDelete = (table: string) => `DELETE FROM ${table} t USING unnest($9::text[], $10::text[], $11::text[]) AS k(ente, resource_type, id)
+    WHERE t.ente = ANY($1::text[]) AND t.ente = k.ente AND t.resource_type = k.resource_type AND t.id = k.id
+    RETURNING 1`;
+
+/*
+ * All of a batch's writes. Data-modifying CTEs all run, to completion, on one snapshot: the copy of
+ * superseded rows to history reads them as they were before the update in the same statement, and
+ * the search-index deletes do not see the rows inserted beside them. No two CTEs touch the same row.
+ * Where order matters the later CTE reads the earlier one's count, which runs the earlier one first:
+ * a postgres_fdw partition has no shared snapshot (its remote statements see each other's writes).
+ * $1: the batch's Enti (partition pruning) · $2-$4: keys whose stored row is superseded · $5: history
+ * rows · $6: rows to update · $7: rows to insert · $8: version counters to advance · $9-$11: keys whose
+ * index rows are replaced · $12-$14: index rows · $15: inbox rows · $16: message–patient rows ·
+ * $17-$19: the keys of the rows to update · $20: the batch's message ids.
+ * Rows are reached through unnest() keys (exact row counts for the planner): json_to_recordset's
+ * fixed estimate of 100 rows made a hash join over a sequential scan look cheaper than key lookups.
+ */
+const WRITE_BATCH = prepared('cdr_store_write', `
+  WITH superseded AS (
+    INSERT INTO resource_history (ente, resource_type, id, version_id, last_updated, source_time, message_id, producer_hash, content_hash, resource)
+    SELECT r.ente, r.resource_type, r.id, r.version_id, r.last_updated, r.source_time, r.message_id, r.producer_hash, r.content_hash, r.resource
+    FROM unnest($2::text[], $3::text[], $4::text[]) AS k(ente, resource_type, id)
+    JOIN resource r ON r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id
+    WHERE r.ente = ANY($1::text[])
+    RETURNING 1
+  ), history AS (
+    INSERT INTO resource_history (ente, resource_type, id, version_id, last_updated, source_time, message_id, producer_hash, content_hash, out_of_order, resource)
+    SELECT ente, resource_type, id, version_id, last_updated, source_time, message_id, producer_hash, content_hash, out_of_order, resource
+    FROM json_to_recordset($5::json) AS x(ente text, resource_type text, id text, version_id int, last_updated timestamptz,
+      source_time timestamptz, message_id uuid, producer_hash text, content_hash text, out_of_order boolean, resource jsonb)
+  ), updated AS (
+    UPDATE resource r SET
+      version_id = x.version_id, version_seq = x.version_seq, last_updated = x.last_updated, source_time = x.source_time,
+      message_id = x.message_id, producer_hash = x.producer_hash, content_hash = x.content_hash, resource = x.resource
+    FROM unnest($17::text[], $18::text[], $19::text[]) AS k(ente, resource_type, id)
+    JOIN json_to_recordset($6::json) AS x(${RESOURCE_RECORD}) ON x.ente = k.ente AND x.resource_type = k.resource_type AND x.id = k.id
+    WHERE r.ente = ANY($1::text[]) AND r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id
+      AND (SELECT count(*) FROM superseded) >= 0
+  ), inserted AS (
+    INSERT INTO resource (ente, resource_type, id, version_id, version_seq, last_updated, source_time, message_id, producer_hash, content_hash, resource)
+    SELECT ente, resource_type, id, version_id, version_seq, last_updated, source_time, message_id, producer_hash, content_hash, resource
+    FROM json_to_recordset($7::json) AS x(${RESOURCE_RECORD})
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+  ), sequenced AS (
+    UPDATE resource r SET version_seq = x.seq
+    FROM json_to_recordset($8::json) AS x(ente text, resource_type text, id text, seq int)
+    WHERE r.ente = ANY($1::text[]) AND r.ente = x.ente AND r.resource_type = x.resource_type AND r.id = x.id
+  ),
+  token_deleted AS (${searchDelete('search_token')}),
+  reference_deleted AS (${searchDelete('search_reference')}),
+  date_deleted AS (${searchDelete('search_date')}),
+  token_inserted AS (${SEARCH_INSERTS.token} WHERE (SELECT count(*) FROM token_deleted) >= 0),
+  reference_inserted AS (${SEARCH_INSERTS.reference} WHERE (SELECT count(*) FROM reference_deleted) >= 0),
+  date_inserted AS (${SEARCH_INSERTS.date} WHERE (SELECT count(*) FROM date_deleted) >= 0),
+  inbox_stored AS (
+    UPDATE inbox i SET state = 'stored', trail = i.trail || x.trail, resources = x.resources, attempts = x.attempts, updated_at = now()
+    FROM json_to_recordset($15::json) AS x(ente text, message_id uuid, attempts int, trail jsonb, resources jsonb)
+    WHERE i.ente = ANY($1::text[]) AND i.message_id = ANY($20::uuid[]) AND i.ente = x.ente AND i.message_id = x.message_id
+  ), patients AS (
+    INSERT INTO message_patient (system, value, ente, message_id)
+    SELECT system, value, ente, message_id FROM json_to_recordset($16::json) AS x(system text, value text, ente text, message_id uuid)
+    ON CONFLICT DO NOTHING
+  )
+  SELECT (SELECT count(*) FROM inserted)::int AS inserted`);
+
+/** A resource serialised once: its JSON without `meta`, and the hash of its content. */
+interface Serialised {
+  body: string;
+  hash: string;
+}
+
+/** `{...}` + `,"name":value` before the closing brace (the object text is never empty: it has resourceType). */
+const appendMember = (objectJson: string, name: string, valueJson: string) =>
+  `${objectJson.slice(0, -1)}${objectJson.length > 2 ? ',' : ''}"${name}":${valueJson}}`;
+
+/**
+ * The one JSON.stringify a resource gets on its way to the table: the hash input and the stored
+ * JSON both start from the resource without `meta`. The hash covers the content plus the meta a
+ * mapping sets (profile, tag, security), so a redelivered or replayed message writes no new version.
+ */
+function serialise(resource: FhirResource): Serialised {
+  const { meta, ...rest } = resource;
+  const body = JSON.stringify(rest);
+  // Same text as JSON.stringify({ ...rest, meta: kept }): hashes of stored rows stay valid.
+  const input = meta ? appendMember(body, 'meta', JSON.stringify({ profile: meta.profile, tag: meta.tag, security: meta.security })) : body;
+  return { body, hash: sha256Hex(input) };
+}
 
 /**
  * The hash that decides whether a new version is a real change: the resource without the
  * server-managed meta fields, so a redelivered or replayed message writes no new version.
  */
 export function contentHash(resource: FhirResource): string {
-  const { meta, ...rest } = resource;
-  const kept = meta ? { profile: meta.profile, tag: meta.tag, security: meta.security } : undefined;
-  return sha256Hex(JSON.stringify(kept ? { ...rest, meta: kept } : rest));
+  return serialise(resource).hash;
 }
 
 /** Builds a JSON array text from rows whose `json` field is already-serialised JSON (no second stringify). */
@@ -78,51 +215,62 @@ export class ResourceStore {
   }
 
   /**
-   * The stored rows of the batch's keys, locked for the rest of the transaction. Rows the batch will
-   * write are locked FOR UPDATE; rows it only reads (unchanged content, conditional creates of
-   * resources that exist — the ward, the hospital every message names) FOR SHARE, so concurrent
-   * batches naming the same shared resource do not queue behind one another. Which is which comes
-   * from an unlocked read first; a row that changed between that read and its lock is upgraded.
+   * One round trip for everything the batch must know before it writes: the stored rows of its own
+   * keys and of the references it must check. Rows it will replace (stored, with content other than
+   * what a message of the batch brings) are locked FOR UPDATE in the same statement; rows it only
+   * reads (unchanged content, conditional creates of resources that exist — the ward, the hospital
+   * every message names) are not locked, so concurrent batches naming them never queue: such a batch
+   * writes nothing there, as if it had run before any concurrent change.
    */
-  private async lockCurrentRows(
-    tx: SqlExecutor, requests: StoreRequest[], hashes: string[][], keys: Map<string, { ente: string; type: string; id: string }>,
-  ): Promise<Map<string, CurrentRow>> {
-    if (keys.size === 0) return new Map();
-    const snapshot = await readCurrentRows(tx, [...keys.values()], 'none');
-    const writes = new Set<string>();
-    requests.forEach((request, r) => {
-      request.resources.forEach((resource, position) => {
-        const k = key(request.ente, resource.resourceType, resource.id as string);
-        const stored = snapshot.get(k);
-        if (!stored) writes.add(k);
-        else if (!request.createIfAbsent?.[position] && stored.contentHash !== hashes[r]![position]) writes.add(k);
-      });
-    });
-    const subset = (wanted: (k: string) => boolean) => [...keys.entries()].filter(([k]) => wanted(k)).map(([, v]) => v);
-    const current = await readCurrentRows(tx, subset((k) => writes.has(k)), 'update');
-    const shared = await readCurrentRows(tx, subset((k) => !writes.has(k)), 'share');
-    const upgrade: Array<{ ente: string; type: string; id: string }> = [];
-    for (const [k, row] of shared) {
-      current.set(k, row);
-      if (row.contentHash !== snapshot.get(k)?.contentHash) upgrade.push(keys.get(k)!);
+  private async readBatchRows(
+    tx: SqlExecutor, requests: StoreRequest[], serialised: Serialised[][], keys: Map<string, BatchKey>, targets: ReferenceTarget[],
+  ): Promise<{ current: Map<string, CurrentRow>; stored: Set<string> }> {
+    const read = [...keys.values(), ...targets.map((t) => ({ ente: t.ente, type: t.type, id: t.id }))];
+    const candidates: Array<BatchKey & { hash: string }> = [];
+    requests.forEach((request, r) => request.resources.forEach((resource, position) => {
+      if (!request.createIfAbsent?.[position]) candidates.push({ ente: request.ente, type: resource.resourceType, id: resource.id as string, hash: serialised[r]![position]!.hash });
+    }));
+    const result = await tx.query(READ_BATCH_ROWS, [
+      read.map((k) => k.ente), read.map((k) => k.type), read.map((k) => k.id),
+      candidates.map((c) => c.ente), candidates.map((c) => c.type), candidates.map((c) => c.id), candidates.map((c) => c.hash),
+      distinct(read.map((k) => k.ente)),
+    ]);
+    const current = new Map<string, CurrentRow>();
+    const locked = new Set<string>();
+    const stored = new Set<string>();
+    for (const row of result.rows) {
+      const k = key(row.ente as string, row.resource_type as string, row.id as string);
+      stored.add(k);
+      if (!keys.has(k)) continue;
+      // A locked row is the latest committed version; it wins over the statement's snapshot of it.
+      if (row.locked) locked.add(k);
+      else if (locked.has(k) || current.has(k)) continue;
+      current.set(k, toCurrentRow(row));
     }
-    // Rare: changed by another transaction since the unlocked read; take the write lock now.
-    if (upgrade.length > 0) for (const [k, row] of await readCurrentRows(tx, upgrade, 'update')) current.set(k, row);
-    return current;
+    // Rare: a row changed by another transaction while this statement ran — its snapshot says "replace"
+    // but the lock condition, re-checked on the newer version, said "same". Lock it now.
+    const unlocked = candidates.filter((c) => {
+      const k = key(c.ente, c.type, c.id);
+      const row = current.get(k);
+      return row !== undefined && !locked.has(k) && row.contentHash !== c.hash;
+    });
+    if (unlocked.length > 0) for (const [k, row] of await readCurrentRows(tx, unlocked, 'update')) current.set(k, row);
+    return { current, stored };
   }
 
   private async storeInTransaction(tx: SqlExecutor, requests: StoreRequest[]): Promise<StoreResult[]> {
-    await assertReferencesInEnte(tx, requests);
     const now = new Date().toISOString();
-    const keys = new Map<string, { ente: string; type: string; id: string }>();
+    const keys = new Map<string, BatchKey>();
     for (const request of requests) {
       for (const resource of request.resources) {
         if (!resource.id) throw new StoreError(`a ${resource.resourceType} has no id`, { code: 'STORE_MISSING_ID', kind: 'permanent' });
         keys.set(key(request.ente, resource.resourceType, resource.id), { ente: request.ente, type: resource.resourceType, id: resource.id });
       }
     }
-    const hashes = requests.map((request) => request.resources.map((resource) => contentHash(resource)));
-    const current = await this.lockCurrentRows(tx, requests, hashes, keys);
+    const serialised = requests.map((request) => request.resources.map(serialise));
+    const references = planReferenceCheck(requests);
+    const { current, stored } = await this.readBatchRows(tx, requests, serialised, keys, references.targets);
+    await finishReferenceCheck(tx, references, (t) => stored.has(key(t.ente, t.type, t.id)));
     const pending = new Map<string, PendingCurrent>();
     const history: HistoryRow[] = [];
     const results: StoreResult[] = [];
@@ -132,14 +280,14 @@ export class ResourceStore {
       for (const [position, resource] of request.resources.entries()) {
         const id = resource.id as string;
         const k = key(request.ente, resource.resourceType, id);
-        const hash = hashes[r]![position]!;
+        const { body, hash } = serialised[r]![position]!;
         let state = pending.get(k);
         if (!state) {
           const db = current.get(k);
           state = {
             ente: request.ente, resourceType: resource.resourceType, id,
             versionId: db?.versionId ?? 0, versionSeq: db?.versionSeq ?? 0, sourceTime: db?.sourceTime ?? null,
-            contentHash: db?.contentHash ?? '', json: '', messageId: '', producerHash: '', lastUpdated: '',
+            contentHash: db?.contentHash ?? '', json: '', resource: undefined, messageId: '', producerHash: '', lastUpdated: '',
             dirty: false, dbCurrentSuperseded: false, existedInDb: db !== undefined,
           };
           pending.set(k, state);
@@ -155,8 +303,9 @@ export class ResourceStore {
           continue;
         }
         const version = state.versionSeq + 1;
-        const stamped = this.stamp(resource, version, now, request.messageId);
-        const json = JSON.stringify(stamped);
+        const json = appendMember(body, 'meta', JSON.stringify({
+          ...(resource.meta ?? {}), versionId: String(version), lastUpdated: now, source: `urn:uuid:${request.messageId}`,
+        }));
         if (exists && request.sourceTime && state.sourceTime && request.sourceTime.getTime() < state.sourceTime.getTime()) {
           // Older than what we hold: keep it as history, never overwrite newer data.
           history.push({
@@ -182,7 +331,7 @@ export class ResourceStore {
           }
         }
         Object.assign(state, {
-          versionId: version, versionSeq: version, sourceTime: request.sourceTime, contentHash: hash, json,
+          versionId: version, versionSeq: version, sourceTime: request.sourceTime, contentHash: hash, json, resource,
           messageId: request.messageId, producerHash: request.producerHash, lastUpdated: now, dirty: true,
         });
         written.push({ resourceType: resource.resourceType, id, versionId: String(version), outcome: exists ? 'updated' : 'created' });
@@ -190,79 +339,34 @@ export class ResourceStore {
       results.push({ messageId: request.messageId, resources: written });
     }
 
-    const superseded = [...pending.values()].filter((p) => p.dbCurrentSuperseded);
-    if (superseded.length > 0) {
-      await tx.query(
-        `INSERT INTO resource_history (ente, resource_type, id, version_id, last_updated, source_time, message_id, producer_hash, content_hash, resource)
-         SELECT r.ente, r.resource_type, r.id, r.version_id, r.last_updated, r.source_time, r.message_id, r.producer_hash, r.content_hash, r.resource
-         FROM resource r JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(ente, resource_type, id)
-           ON r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id
-         -- the same keys as = ANY() lists steer the planner to the primary key index (see readCurrentRows)
-         WHERE r.ente = ANY($1::text[]) AND r.resource_type = ANY($2::text[]) AND r.id = ANY($3::text[])`,
-        [superseded.map((p) => p.ente), superseded.map((p) => p.resourceType), superseded.map((p) => p.id)],
-      );
-    }
-    if (history.length > 0) {
-      await tx.query(
-        `INSERT INTO resource_history (ente, resource_type, id, version_id, last_updated, source_time, message_id, producer_hash, content_hash, out_of_order, resource)
-         SELECT ente, resource_type, id, version_id, last_updated, source_time, message_id, producer_hash, content_hash, out_of_order, resource
-         FROM json_to_recordset($1::json) AS x(ente text, resource_type text, id text, version_id int, last_updated timestamptz,
-           source_time timestamptz, message_id uuid, producer_hash text, content_hash text, out_of_order boolean, resource jsonb)`,
-        [rowsToJson(history, 'resource')],
-      );
-    }
-    const upserts = [...pending.values()].filter((p) => p.dirty && p.json);
-    if (upserts.length > 0) {
-      const rows = (list: PendingCurrent[]) => rowsToJson(list.map((p) => ({
-        ente: p.ente, resource_type: p.resourceType, id: p.id, version_id: p.versionId, version_seq: p.versionSeq,
-        last_updated: p.lastUpdated, source_time: p.sourceTime ? p.sourceTime.toISOString() : null, message_id: p.messageId,
-        producer_hash: p.producerHash, content_hash: p.contentHash, json: p.json,
-      })), 'resource');
-      // No ON CONFLICT ... DO UPDATE: it needs a unique index on the parent table, which a foreign-table
-      // (postgres_fdw) partition forbids (migration 010). Rows locked above are updated; new rows are
-      // inserted, and one that a concurrent transaction created first makes this batch retry.
-      const existing = upserts.filter((p) => p.existedInDb);
-      const created = upserts.filter((p) => !p.existedInDb);
-      if (existing.length > 0) {
-        await tx.query(
-          `UPDATE resource r SET
-             version_id = x.version_id, version_seq = x.version_seq, last_updated = x.last_updated, source_time = x.source_time,
-             message_id = x.message_id, producer_hash = x.producer_hash, content_hash = x.content_hash, resource = x.resource
-           FROM json_to_recordset($1::json) AS x(ente text, resource_type text, id text, version_id int, version_seq int, last_updated timestamptz,
-             source_time timestamptz, message_id uuid, producer_hash text, content_hash text, resource jsonb)
-           WHERE r.ente = x.ente AND r.resource_type = x.resource_type AND r.id = x.id`,
-          [rows(existing)],
-        );
-      }
-      if (created.length > 0) {
-        const inserted = await tx.query(
-          `INSERT INTO resource (ente, resource_type, id, version_id, version_seq, last_updated, source_time, message_id, producer_hash, content_hash, resource)
-           SELECT ente, resource_type, id, version_id, version_seq, last_updated, source_time, message_id, producer_hash, content_hash, resource
-           FROM json_to_recordset($1::json) AS x(ente text, resource_type text, id text, version_id int, version_seq int, last_updated timestamptz,
-             source_time timestamptz, message_id uuid, producer_hash text, content_hash text, resource jsonb)
-           ON CONFLICT DO NOTHING
-           RETURNING id`,
-          [rows(created)],
-        );
-        if (inserted.rows.length !== created.length) {
-          throw new StoreError('another transaction created one of these resources at the same time; retrying', { code: 'STORE_CONFLICT', kind: 'transient' });
-        }
-      }
-      await writeSearchIndex(tx, upserts.map((p) => ({
-        ente: p.ente, resourceType: p.resourceType, id: p.id, resource: JSON.parse(p.json) as FhirResource, existed: p.existedInDb,
-      })));
-    }
-    // Out-of-order arrivals only advance the version counter of the current row.
-    const seqOnly = [...pending.values()].filter((p) => p.dirty && !p.json);
-    if (seqOnly.length > 0) {
-      await tx.query(
-        `UPDATE resource r SET version_seq = k.seq
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS k(ente, resource_type, id, seq)
-         WHERE r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id`,
-        [seqOnly.map((p) => p.ente), seqOnly.map((p) => p.resourceType), seqOnly.map((p) => p.id), seqOnly.map((p) => p.versionSeq)],
-      );
-    }
+    await this.writeBatch(tx, requests, results, [...pending.values()], history, now);
+    return results;
+  }
 
+  /**
+   * Every write of the batch in one statement (data-modifying CTEs, all reading the same snapshot):
+   * superseded versions to history, current rows updated or inserted, the search index replaced, the
+   * inbox rows marked stored, the message–patient index. One round trip instead of a dozen.
+   */
+  private async writeBatch(
+    tx: SqlExecutor, requests: StoreRequest[], results: StoreResult[], pending: PendingCurrent[], history: HistoryRow[], now: string,
+  ): Promise<void> {
+    const superseded = pending.filter((p) => p.dbCurrentSuperseded);
+    const upserts = pending.filter((p) => p.dirty && p.json);
+    const rows = (list: PendingCurrent[]) => rowsToJson(list.map((p) => ({
+      ente: p.ente, resource_type: p.resourceType, id: p.id, version_id: p.versionId, version_seq: p.versionSeq,
+      last_updated: p.lastUpdated, source_time: p.sourceTime ? p.sourceTime.toISOString() : null, message_id: p.messageId,
+      producer_hash: p.producerHash, content_hash: p.contentHash, json: p.json,
+    })), 'resource');
+    // No ON CONFLICT ... DO UPDATE: it needs a unique index on the parent table, which a foreign-table
+    // (postgres_fdw) partition forbids (migration 010). Rows locked above are updated; new rows are
+    // inserted, and one that a concurrent transaction created first makes this batch retry.
+    const existing = upserts.filter((p) => p.existedInDb);
+    const created = upserts.filter((p) => !p.existedInDb);
+    // Out-of-order arrivals only advance the version counter of the current row.
+    const sequenced = pending.filter((p) => p.dirty && !p.json);
+    const indexed: IndexedResource[] = upserts.map((p) => ({ ente: p.ente, resourceType: p.resourceType, id: p.id, resource: p.resource!, existed: p.existedInDb }));
+    const search = searchIndexRows(indexed);
     const inboxRows = requests.map((request, i) => {
       const resources = results[i]!.resources;
       const outOfOrder = resources.filter((r) => r.outcome === 'out-of-order');
@@ -276,18 +380,26 @@ export class ResourceStore {
       };
       return { ente: request.ente, message_id: request.messageId, attempts: request.attempts, trail: [...request.trail, entry], resources };
     });
-    await tx.query(
-      `UPDATE inbox i SET state = 'stored', trail = i.trail || x.trail, resources = x.resources, attempts = x.attempts, updated_at = now()
-       FROM json_to_recordset($1::json) AS x(ente text, message_id uuid, attempts int, trail jsonb, resources jsonb)
-       WHERE i.ente = x.ente AND i.message_id = x.message_id`,
-      [JSON.stringify(inboxRows)],
-    );
-    await indexMessagePatients(tx, requests);
-    return results;
-  }
-
-  private stamp(resource: FhirResource, version: number, lastUpdated: string, messageId: string): FhirResource {
-    return { ...resource, meta: { ...(resource.meta ?? {}), versionId: String(version), lastUpdated, source: `urn:uuid:${messageId}` } };
+    const result = await tx.query<{ inserted: number }>(WRITE_BATCH, [
+      distinct(requests.map((r) => r.ente)),
+      superseded.map((p) => p.ente), superseded.map((p) => p.resourceType), superseded.map((p) => p.id),
+      rowsToJson(history, 'resource'),
+      existing.length > 0 ? rows(existing) : '[]',
+      created.length > 0 ? rows(created) : '[]',
+      JSON.stringify(sequenced.map((p) => ({ ente: p.ente, resource_type: p.resourceType, id: p.id, seq: p.versionSeq }))),
+      ...(() => {
+        const replaced = indexed.filter((r) => r.existed);
+        return [replaced.map((r) => r.ente), replaced.map((r) => r.resourceType), replaced.map((r) => r.id)];
+      })(),
+      search.tokens, search.references, search.dates,
+      JSON.stringify(inboxRows),
+      JSON.stringify(messagePatientRows(requests)),
+      existing.map((p) => p.ente), existing.map((p) => p.resourceType), existing.map((p) => p.id),
+      requests.map((r) => r.messageId),
+    ]);
+    if (Number(result.rows[0]?.inserted ?? 0) !== created.length) {
+      throw new StoreError('another transaction created one of these resources at the same time; retrying', { code: 'STORE_CONFLICT', kind: 'transient' });
+    }
   }
 
   async read(ente: string, resourceType: string, id: string): Promise<StoredResource | undefined> {
@@ -323,33 +435,20 @@ function toStored(row: Row): StoredResource {
   };
 }
 
-/** Current rows of these keys, in the order given, optionally locked. */
-async function readCurrentRows(
-  tx: SqlExecutor, keys: Array<{ ente: string; type: string; id: string }>, lock: 'none' | 'share' | 'update',
-): Promise<Map<string, CurrentRow>> {
+/** Current rows of these keys, optionally locked (in key order). */
+async function readCurrentRows(tx: SqlExecutor, keys: BatchKey[], lock: 'none' | 'update'): Promise<Map<string, CurrentRow>> {
   const rows = new Map<string, CurrentRow>();
   if (keys.length === 0) return rows;
-  // Three = ANY() lists rather than a join on unnest(): the planner then always takes the primary key
-  // index, even before the partition has statistics (a join once chose the type index and scanned
-  // every row of the type). The ORDER BY fixes the order locks are taken in, the same in every batch.
-  // The lists can match a few combinations the batch did not ask for; those rows are dropped below.
   const result = await tx.query(
-    `SELECT r.ente, r.resource_type, r.id, r.version_id, r.version_seq, r.source_time, r.content_hash
-     FROM resource r
+    `SELECT ${CURRENT_COLUMNS} FROM resource r
      WHERE r.ente = ANY($1::text[]) AND r.resource_type = ANY($2::text[]) AND r.id = ANY($3::text[])
-     ORDER BY r.ente, r.resource_type, r.id${lock === 'update' ? ' FOR UPDATE OF r' : lock === 'share' ? ' FOR SHARE OF r' : ''}`,
-    [[...new Set(keys.map((k) => k.ente))], [...new Set(keys.map((k) => k.type))], [...new Set(keys.map((k) => k.id))]],
+     ORDER BY r.ente, r.resource_type, r.id${lock === 'update' ? ' FOR UPDATE OF r' : ''}`,
+    [distinct(keys.map((k) => k.ente)), distinct(keys.map((k) => k.type)), distinct(keys.map((k) => k.id))],
   );
   const wanted = new Set(keys.map((k) => key(k.ente, k.type, k.id)));
   for (const row of result.rows as Row[]) {
     const k = key(row.ente as string, row.resource_type as string, row.id as string);
-    if (!wanted.has(k)) continue;
-    rows.set(k, {
-      versionId: Number(row.version_id),
-      versionSeq: Number(row.version_seq),
-      sourceTime: (row.source_time as Date | null) ?? null,
-      contentHash: row.content_hash as string,
-    });
+    if (wanted.has(k)) rows.set(k, toCurrentRow(row));
   }
   return rows;
 }

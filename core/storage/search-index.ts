@@ -155,15 +155,15 @@ export interface IndexedResource {
   existed?: boolean;
 }
 
-/**
- * Replaces the index rows of the given current resources (same transaction as the write). At most six
- * statements whatever the batch size: delete the old rows of each table (skipped when every resource
- * is new), insert the new ones.
- */
-export async function writeSearchIndex(tx: SqlExecutor, resources: IndexedResource[]): Promise<void> {
-  if (resources.length === 0) return;
-  const replaced = resources.filter((r) => r.existed !== false);
-  const keys = [replaced.map((r) => r.ente), replaced.map((r) => r.resourceType), replaced.map((r) => r.id)];
+/** The index rows of some resources, as JSON arrays ready for json_to_recordset. */
+export interface SearchIndexRows {
+  tokens: string;
+  references: string;
+  dates: string;
+  counts: { tokens: number; references: number; dates: number };
+}
+
+export function searchIndexRows(resources: readonly IndexedResource[]): SearchIndexRows {
   const tokens: Array<Record<string, string>> = [];
   const references: Array<Record<string, string>> = [];
   const dates: Array<Record<string, string>> = [];
@@ -174,6 +174,35 @@ export async function writeSearchIndex(tx: SqlExecutor, resources: IndexedResour
     for (const ref of entries.references) references.push({ ...owner, param: ref.param, target_type: ref.targetType, target_id: ref.targetId });
     for (const d of entries.dates) dates.push({ ...owner, param: d.param, low: d.low, high: d.high });
   }
+  return {
+    tokens: JSON.stringify(tokens), references: JSON.stringify(references), dates: JSON.stringify(dates),
+    counts: { tokens: tokens.length, references: references.length, dates: dates.length },
+  };
+}
+
+/** Inserts into the three index tables from a JSON array parameter ($n), shared by the store's combined write and writeSearchIndex. */
+export const searchIndexInserts = (token: number, reference = token, date = token) => ({
+  token: `INSERT INTO search_token (ente, resource_type, id, param, system, code)
+       SELECT ente, resource_type, id, param, system, code
+       FROM json_to_recordset($${token}::json) AS x(ente text, resource_type text, id text, param text, system text, code text)`,
+  reference: `INSERT INTO search_reference (ente, resource_type, id, param, target_type, target_id)
+       SELECT ente, resource_type, id, param, target_type, target_id
+       FROM json_to_recordset($${reference}::json) AS x(ente text, resource_type text, id text, param text, target_type text, target_id text)`,
+  date: `INSERT INTO search_date (ente, resource_type, id, param, low, high)
+       SELECT ente, resource_type, id, param, low, high
+       FROM json_to_recordset($${date}::json) AS x(ente text, resource_type text, id text, param text, low timestamptz, high timestamptz)`,
+});
+
+/**
+ * Replaces the index rows of the given current resources (same transaction as the write): delete the
+ * old rows of each table (skipped when every resource is new), insert the new ones. The store does
+ * the same inside its one combined write statement; this is for rebuilds.
+ */
+export async function writeSearchIndex(tx: SqlExecutor, resources: IndexedResource[]): Promise<void> {
+  if (resources.length === 0) return;
+  const replaced = resources.filter((r) => r.existed !== false);
+  const keys = [replaced.map((r) => r.ente), replaced.map((r) => r.resourceType), replaced.map((r) => r.id)];
+  const rows = searchIndexRows(resources);
   for (const table of replaced.length > 0 ? ['search_token', 'search_reference', 'search_date'] : []) {
     await tx.query(
       `DELETE FROM ${table} t USING unnest($1::text[], $2::text[], $3::text[]) AS k(ente, resource_type, id)
@@ -181,30 +210,10 @@ export async function writeSearchIndex(tx: SqlExecutor, resources: IndexedResour
       keys,
     );
   }
-  if (tokens.length > 0) {
-    await tx.query(
-      `INSERT INTO search_token (ente, resource_type, id, param, system, code)
-       SELECT ente, resource_type, id, param, system, code
-       FROM json_to_recordset($1::json) AS x(ente text, resource_type text, id text, param text, system text, code text)`,
-      [JSON.stringify(tokens)],
-    );
-  }
-  if (references.length > 0) {
-    await tx.query(
-      `INSERT INTO search_reference (ente, resource_type, id, param, target_type, target_id)
-       SELECT ente, resource_type, id, param, target_type, target_id
-       FROM json_to_recordset($1::json) AS x(ente text, resource_type text, id text, param text, target_type text, target_id text)`,
-      [JSON.stringify(references)],
-    );
-  }
-  if (dates.length > 0) {
-    await tx.query(
-      `INSERT INTO search_date (ente, resource_type, id, param, low, high)
-       SELECT ente, resource_type, id, param, low, high
-       FROM json_to_recordset($1::json) AS x(ente text, resource_type text, id text, param text, low timestamptz, high timestamptz)`,
-      [JSON.stringify(dates)],
-    );
-  }
+  const inserts = searchIndexInserts(1);
+  if (rows.counts.tokens > 0) await tx.query(inserts.token, [rows.tokens]);
+  if (rows.counts.references > 0) await tx.query(inserts.reference, [rows.references]);
+  if (rows.counts.dates > 0) await tx.query(inserts.date, [rows.dates]);
 }
 
 /**

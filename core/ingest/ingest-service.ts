@@ -102,15 +102,17 @@ export class IngestService {
     const envelope = formatParser(plugin.manifest.format).envelope(request.raw);
     const sourceTime = envelope.sourceTime ? (parseHl7Timestamp(envelope.sourceTime, plugin.manifest.timeZone)?.instant ?? null) : null;
     const messageId = newMessageId();
+    const rawSha256 = sha256Hex(request.raw);
     const accepted = await this.inboxWriter.submit({
       ente: plugin.manifest.ente,
       messageId,
       pluginId: plugin.id,
       channel: request.channel,
       raw: request.raw,
+      rawSha256,
       contentType: request.contentType,
       // The same source message id with the same bytes is a redelivery; a reused id with other content is not.
-      dedupKey: `${envelope.sourceMessageId ?? ''}#${sha256Hex(request.raw)}`,
+      dedupKey: `${envelope.sourceMessageId ?? ''}#${rawSha256}`,
       messageType: envelope.routeKey,
       controlId: envelope.sourceMessageId,
       sourceTime,

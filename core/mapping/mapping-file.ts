@@ -5,6 +5,7 @@ import { versionHash } from '../common/hash.ts';
 import { MappingError } from '../common/errors.ts';
 import type { FhirResource } from '../storage/types.ts';
 import { MappingFunctionError } from './functions/types.ts';
+import { pruneCopyOnWrite } from './functions/values.ts';
 
 export type MappingEngineKind = 'compiled' | 'interpreter';
 
@@ -147,29 +148,14 @@ export function mappingRuntimeError(name: string, source: string, error: unknown
  * objects (invariant ele-1), and without JSONata's internal markers on arrays. One pass, no re-parse.
  */
 export function pruneForFhir(value: unknown): unknown {
-  if (value === null || value === undefined) return undefined;
+  return pruneCopyOnWrite(value, fhirScalar);
+}
+
+const fhirScalar = (value: unknown): unknown => {
   if (typeof value === 'string') return value === '' ? undefined : value;
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value !== 'object') return typeof value === 'boolean' ? value : undefined;
-  if (Array.isArray(value)) {
-    const out: unknown[] = [];
-    for (const item of value) {
-      const pruned = pruneForFhir(item);
-      if (pruned !== undefined) out.push(pruned);
-    }
-    return out.length > 0 ? out : undefined;
-  }
-  const out: Record<string, unknown> = {};
-  let any = false;
-  for (const key of Object.keys(value)) {
-    const pruned = pruneForFhir((value as Record<string, unknown>)[key]);
-    if (pruned !== undefined) {
-      out[key] = pruned;
-      any = true;
-    }
-  }
-  return any ? out : undefined;
-}
+  return typeof value === 'boolean' ? value : undefined;
+};
 
 /** Resources a mapping asked to create only when absent (Bundle entry with request.ifNoneExist or method POST). */
 const createIfAbsent = new WeakSet<FhirResource>();
@@ -200,12 +186,17 @@ export function normalizeMappingOutput(output: unknown, mappingName: string): Fh
     }));
   } else candidates = [{ resource: output, ifAbsent: false }];
   const resources: FhirResource[] = [];
+  const seen = new Set<FhirResource>();
   candidates.forEach(({ resource: candidate, ifAbsent }, index) => {
     if (candidate === undefined || candidate === null) return;
     if (typeof candidate !== 'object' || Array.isArray(candidate) || typeof (candidate as FhirResource).resourceType !== 'string') {
       throw new MappingError(`${mappingName}: output item ${index} is not a FHIR resource (no resourceType)`, { code: 'MAP_OUTPUT_INVALID' });
     }
-    const resource = pruneForFhir(candidate) as FhirResource;
+    let resource = pruneForFhir(candidate) as FhirResource;
+    // Pruning returns clean objects as they are: one object named twice gets its own copy, so that
+    // the create-if-absent mark of one entry is not the other's.
+    if (seen.has(resource)) resource = { ...resource };
+    seen.add(resource);
     if (typeof resource.id !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(resource.id)) {
       throw new MappingError(`${mappingName}: the ${resource.resourceType} at output item ${index} has no valid id (1-64 of A-Z a-z 0-9 - .)`, {
         code: 'MAP_OUTPUT_INVALID',

@@ -87,6 +87,8 @@ export class MessageProcessor {
       const why = summary ? `it is ${summary.status}${summary.errors.length ? `: ${summary.errors.map((e) => e.message).join('; ')}` : ''}` : 'it is not installed';
       return fail(new RouteError(`plugin ${input.pluginId} cannot process messages: ${why}`, { code: 'ROUTE_PLUGIN_UNAVAILABLE' }));
     }
+    const baseLogger = this.options.logger;
+    let childLogger: Logger | undefined;
     const context: HookContext & { routeKey: string | undefined } = {
       pluginId: plugin.id,
       pluginVersion: plugin.manifest.version,
@@ -95,7 +97,10 @@ export class MessageProcessor {
       messageId: input.messageId,
       receivedAt: input.receivedAt,
       routeKey: undefined,
-      logger: this.options.logger.child({ plugin: plugin.id, messageId: input.messageId }),
+      // Made on first use: most messages never log, and a pino child per message is not free.
+      get logger() {
+        return (childLogger ??= baseLogger.child({ plugin: plugin.id, messageId: input.messageId }));
+      },
       warn: (message: string) => warnings.push(message),
     };
     try {

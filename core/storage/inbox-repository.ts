@@ -46,7 +46,7 @@ export class InboxRepository {
       const base = params.length;
       const trail: TrailEntry[] = [{ stage: 'received', at: new Date().toISOString(), ok: true, info: { channel: m.channel, bytes: m.raw.length } }];
       params.push(
-        m.ente, m.messageId, m.pluginId, m.channel, m.raw, sha256Hex(m.raw), m.contentType ?? null,
+        m.ente, m.messageId, m.pluginId, m.channel, m.raw, m.rawSha256 ?? sha256Hex(m.raw), m.contentType ?? null,
         m.dedupKey ?? null, m.messageType ?? null, m.controlId ?? null, m.sourceTime ?? null, JSON.stringify(trail),
       );
       const p = (i: number) => `$${base + i}`;

@@ -164,18 +164,20 @@ export interface SearchIndexRows {
 }
 
 export function searchIndexRows(resources: readonly IndexedResource[]): SearchIndexRows {
-  const tokens: Array<Record<string, string>> = [];
-  const references: Array<Record<string, string>> = [];
-  const dates: Array<Record<string, string>> = [];
+  // JSON text built directly (one string per row, no row objects): this runs for every resource stored.
+  const q = JSON.stringify;
+  const tokens: string[] = [];
+  const references: string[] = [];
+  const dates: string[] = [];
   for (const r of resources) {
     const entries = extractSearchEntries(r.resource);
-    const owner = { ente: r.ente, resource_type: r.resourceType, id: r.id };
-    for (const t of entries.tokens) tokens.push({ ...owner, param: t.param, system: t.system, code: t.code });
-    for (const ref of entries.references) references.push({ ...owner, param: ref.param, target_type: ref.targetType, target_id: ref.targetId });
-    for (const d of entries.dates) dates.push({ ...owner, param: d.param, low: d.low, high: d.high });
+    const owner = `{"ente":${q(r.ente)},"resource_type":${q(r.resourceType)},"id":${q(r.id)},"param":`;
+    for (const t of entries.tokens) tokens.push(`${owner}${q(t.param)},"system":${q(t.system)},"code":${q(t.code)}}`);
+    for (const ref of entries.references) references.push(`${owner}${q(ref.param)},"target_type":${q(ref.targetType)},"target_id":${q(ref.targetId)}}`);
+    for (const d of entries.dates) dates.push(`${owner}${q(d.param)},"low":${q(d.low)},"high":${q(d.high)}}`);
   }
   return {
-    tokens: JSON.stringify(tokens), references: JSON.stringify(references), dates: JSON.stringify(dates),
+    tokens: `[${tokens.join(',')}]`, references: `[${references.join(',')}]`, dates: `[${dates.join(',')}]`,
     counts: { tokens: tokens.length, references: references.length, dates: dates.length },
   };
 }

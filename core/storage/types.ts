@@ -36,6 +36,8 @@ export interface NewInboxMessage {
   pluginId: string;
   channel: Channel;
   raw: Buffer;
+  /** SHA-256 of raw (hex), when the caller has it already. */
+  rawSha256?: string | undefined;
   contentType?: string | undefined;
   /** Identifies a redelivery of the same message (control id + content hash); null disables dedup. */
   dedupKey?: string | null | undefined;

@@ -6,7 +6,7 @@ import { cdaNarrativeToText, cdaNarrativeToXhtml } from '../../parse/cda/narrati
 import { decodeXmlEntities, tokenizeXml } from '../../parse/xml/index.ts';
 import { identifierSystems, resolveSystem } from './identifiers.ts';
 import { MappingFunctionError, type MappingFunction, type MappingFunctionContext } from './types.ts';
-import { compact, each, isNode, type Node } from './values.ts';
+import { compact, each, isNode, pruneCopyOnWrite, type Node } from './values.ts';
 
 /**
  * CDA R2 data types → FHIR R4 data types, for mappings reading the CDA tree (docs/parsed-trees.md).
@@ -287,23 +287,7 @@ export function narrativeLookup(text: unknown, reference: unknown): Json {
  * objects, empty strings, null. Recursive; `false` and 0 stay.
  */
 export function prune(value: unknown): unknown {
-  if (value === null || value === undefined || value === '') return undefined;
-  if (Array.isArray(value)) {
-    const items = value.map(prune).filter((v) => v !== undefined);
-    return items.length > 0 ? items : undefined;
-  }
-  if (typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    let any = false;
-    for (const [key, member] of Object.entries(value as Record<string, unknown>)) {
-      const pruned = prune(member);
-      if (pruned === undefined) continue;
-      out[key] = pruned;
-      any = true;
-    }
-    return any ? out : undefined;
-  }
-  return value;
+  return pruneCopyOnWrite(value, (scalar) => (scalar === '' ? undefined : scalar));
 }
 
 // ---------- the library entries ----------

@@ -26,3 +26,48 @@ export function compact<T extends Record<string, unknown>>(object: T): T | undef
   }
   return any ? (out as T) : undefined;
 }
+
+/**
+ * Drops empty members recursively, copying only the objects and arrays that change: a mapping's
+ * output is usually clean already (the library's $prune ran on it), and rebuilding every object of
+ * every resource was a measurable share of the garbage collector's work. `scalar` decides what a
+ * non-object value becomes (undefined = dropped). Returns undefined for a value that is all empty.
+ */
+export function pruneCopyOnWrite(value: unknown, scalar: (value: unknown) => unknown): unknown {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value !== 'object') return scalar(value);
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const pruned = pruneCopyOnWrite(item, scalar);
+      if (out) {
+        if (pruned !== undefined) out.push(pruned);
+      } else if (pruned !== item) {
+        out = value.slice(0, i);
+        if (pruned !== undefined) out.push(pruned);
+      }
+    }
+    const result = out ?? value;
+    return result.length > 0 ? result : undefined;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  let out: Record<string, unknown> | undefined;
+  let kept = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const member = record[key];
+    const pruned = pruneCopyOnWrite(member, scalar);
+    if (out) {
+      if (pruned !== undefined) out[key] = pruned;
+    } else if (pruned !== member) {
+      out = {};
+      for (let j = 0; j < i; j++) out[keys[j]!] = record[keys[j]!];
+      if (pruned !== undefined) out[key] = pruned;
+    }
+    if (pruned !== undefined) kept++;
+  }
+  if (kept === 0) return undefined;
+  return out ?? value;
+}

@@ -23,6 +23,8 @@ interface PendingCurrent extends CurrentRow {
   messageId: string;
   producerHash: string;
   lastUpdated: string;
+  /** The stored row's version counter when it was read: the write is guarded by it. */
+  expectedSeq: number;
   /** true when the row in the database (if any) must be replaced. */
   dirty: boolean;
   /** true when the version that was current in the database has been superseded in this batch. */
@@ -52,6 +54,10 @@ interface BatchKey {
 
 const key = (ente: string, type: string, id: string) => `${ente}\u0000${type}\u0000${id}`;
 const distinct = (values: string[]) => [...new Set(values)];
+const compareKeys = (a: { ente: string; resourceType: string; id: string }, b: { ente: string; resourceType: string; id: string }) =>
+  a.ente < b.ente ? -1 : a.ente > b.ente ? 1 : a.resourceType < b.resourceType ? -1 : a.resourceType > b.resourceType ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+/** Reads and writes of a batch that met a concurrent writer, before the conflict goes to the queue's retry. */
+const CONFLICT_RETRIES = 8;
 
 function toCurrentRow(row: Row): CurrentRow {
   return {
@@ -69,30 +75,16 @@ const CURRENT_COLUMNS = 'r.ente, r.resource_type, r.id, r.version_id, r.version_
  * the planner (custom plans, see PostgresDb). Three = ANY() lists were tried and scan badly: the
  * index is descended once per combination of the lists (1 Ente × 5 types × 850 ids for a batch of
  * ORU), so the planner fell back to sequential scans of the partition. `r.ente = ANY(Enti)` prunes
- * partitions. The ORDER BY fixes the order locks are taken in.
- *
- * $1-$3: every key to read (the batch's and its reference targets') · $4-$7: the batch's keys with the
- * content hash a message brings (conditional creates left out): a stored row with another hash is
- * locked · $8: the Enti.
+ * partitions. $1-$3: every key to read (the batch's and its reference targets') · $4: the Enti.
  */
 const READ_BATCH_ROWS = prepared('cdr_store_read', `
-  WITH locked AS (
-    SELECT ${CURRENT_COLUMNS}
-    FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS c(ente, resource_type, id, content_hash)
-    JOIN resource r ON r.ente = c.ente AND r.resource_type = c.resource_type AND r.id = c.id
-    WHERE r.ente = ANY($8::text[]) AND r.content_hash <> c.content_hash
-    ORDER BY r.ente, r.resource_type, r.id
-    FOR UPDATE OF r
-  )
-  SELECT true AS locked, * FROM locked
-  UNION ALL
-  SELECT false, ${CURRENT_COLUMNS}
+  SELECT ${CURRENT_COLUMNS}
   FROM unnest($1::text[], $2::text[], $3::text[]) AS k(ente, resource_type, id)
   JOIN resource r ON r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id
-  WHERE r.ente = ANY($8::text[])`);
+  WHERE r.ente = ANY($4::text[])`);
 
 const RESOURCE_RECORD = `ente text, resource_type text, id text, version_id int, version_seq int, last_updated timestamptz,
-      source_time timestamptz, message_id uuid, producer_hash text, content_hash text, resource jsonb`;
+      source_time timestamptz, message_id uuid, producer_hash text, content_hash text, resource jsonb, expected_seq int`;
 const SEARCH_INSERTS = searchIndexInserts(12, 13, 14);
 const searchDelete = (table: string) => `DELETE FROM ${table} t USING unnest($9::text[], $10::text[], $11::text[]) AS k(ente, resource_type, id)
     WHERE t.ente = ANY($1::text[]) AND t.ente = k.ente AND t.resource_type = k.resource_type AND t.id = k.id
@@ -107,7 +99,9 @@ const searchDelete = (table: string) => `DELETE FROM ${table} t USING unnest($9:
  * $1: the batch's Enti (partition pruning) · $2-$4: keys whose stored row is superseded · $5: history
  * rows · $6: rows to update · $7: rows to insert · $8: version counters to advance · $9-$11: keys whose
  * index rows are replaced · $12-$14: index rows · $15: inbox rows · $16: message–patient rows ·
- * $17-$19: the keys of the rows to update · $20: the batch's message ids.
+ * $17-$19: the keys of the rows to update · $20: the batch's message ids · $21-$23: the rows the batch
+ * must insert, update and re-sequence. Updates carry the version counter read before (expected_seq):
+ * the statement is its own transaction, and these guards replace row locks (see storeBatch).
  * Rows are reached through unnest() keys (exact row counts for the planner): json_to_recordset's
  * fixed estimate of 100 rows made a hash join over a sequential scan look cheaper than key lookups.
  */
@@ -118,12 +112,16 @@ const WRITE_BATCH = prepared('cdr_store_write', `
     FROM unnest($2::text[], $3::text[], $4::text[]) AS k(ente, resource_type, id)
     JOIN resource r ON r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id
     WHERE r.ente = ANY($1::text[])
+    -- A row already there means another writer superseded the same version first: its update guard
+    -- below then fails the whole statement. The same for the history rows the batch brings.
+    ON CONFLICT DO NOTHING
     RETURNING 1
   ), history AS (
     INSERT INTO resource_history (ente, resource_type, id, version_id, last_updated, source_time, message_id, producer_hash, content_hash, out_of_order, resource)
     SELECT ente, resource_type, id, version_id, last_updated, source_time, message_id, producer_hash, content_hash, out_of_order, resource
     FROM json_to_recordset($5::json) AS x(ente text, resource_type text, id text, version_id int, last_updated timestamptz,
       source_time timestamptz, message_id uuid, producer_hash text, content_hash text, out_of_order boolean, resource jsonb)
+    ON CONFLICT DO NOTHING
   ), updated AS (
     UPDATE resource r SET
       version_id = x.version_id, version_seq = x.version_seq, last_updated = x.last_updated, source_time = x.source_time,
@@ -131,7 +129,9 @@ const WRITE_BATCH = prepared('cdr_store_write', `
     FROM unnest($17::text[], $18::text[], $19::text[]) AS k(ente, resource_type, id)
     JOIN json_to_recordset($6::json) AS x(${RESOURCE_RECORD}) ON x.ente = k.ente AND x.resource_type = k.resource_type AND x.id = k.id
     WHERE r.ente = ANY($1::text[]) AND r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id
+      AND r.version_seq = x.expected_seq
       AND (SELECT count(*) FROM superseded) >= 0
+    RETURNING 1
   ), inserted AS (
     INSERT INTO resource (ente, resource_type, id, version_id, version_seq, last_updated, source_time, message_id, producer_hash, content_hash, resource)
     SELECT ente, resource_type, id, version_id, version_seq, last_updated, source_time, message_id, producer_hash, content_hash, resource
@@ -140,8 +140,10 @@ const WRITE_BATCH = prepared('cdr_store_write', `
     RETURNING 1
   ), sequenced AS (
     UPDATE resource r SET version_seq = x.seq
-    FROM json_to_recordset($8::json) AS x(ente text, resource_type text, id text, seq int)
+    FROM json_to_recordset($8::json) AS x(ente text, resource_type text, id text, seq int, expected_seq int)
     WHERE r.ente = ANY($1::text[]) AND r.ente = x.ente AND r.resource_type = x.resource_type AND r.id = x.id
+      AND r.version_seq = x.expected_seq
+    RETURNING 1
   ),
   token_deleted AS (${searchDelete('search_token')}),
   reference_deleted AS (${searchDelete('search_reference')}),
@@ -158,7 +160,10 @@ const WRITE_BATCH = prepared('cdr_store_write', `
     SELECT system, value, ente, message_id FROM json_to_recordset($16::json) AS x(system text, value text, ente text, message_id uuid)
     ON CONFLICT DO NOTHING
   )
-  SELECT (SELECT count(*) FROM inserted)::int AS inserted`);
+  -- A row changed or created by another writer since the read: fail the whole statement (division by
+  -- zero, SQLSTATE 22012), so nothing of it is written, and the batch is read and written again.
+  SELECT 1 / (CASE WHEN (SELECT count(*) FROM inserted) = $21 AND (SELECT count(*) FROM updated) = $22
+                     AND (SELECT count(*) FROM sequenced) = $23 THEN 1 ELSE 0 END) AS ok`);
 
 /** A resource serialised once: its JSON without `meta`, and the hash of its content. */
 interface Serialised {
@@ -209,56 +214,46 @@ function rowsToJson<T extends { json: string }>(rows: T[], jsonField: string): s
 export class ResourceStore {
   constructor(private readonly db: Db) {}
 
+  /**
+   * Optimistic: one snapshot read, then one write statement that is its own transaction and fails as
+   * a whole if a row it replaces changed, or a row it creates appeared, since the read (version guards,
+   * see WRITE_BATCH). Rows the batch only reads (unchanged content, conditional creates of resources
+   * that exist — the ward, the hospital every message names) take no lock at all: such a batch writes
+   * nothing there, as if it had run before any concurrent change. No BEGIN/COMMIT round trips, and no
+   * batch ever waits on another's locks. A conflict is read and written again, a few times, here.
+   */
   async storeBatch(requests: StoreRequest[]): Promise<StoreResult[]> {
     if (requests.length === 0) return [];
-    return this.db.transaction((tx) => this.storeInTransaction(tx, requests));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.storeOnce(this.db, requests);
+      } catch (error) {
+        if (!(error instanceof StoreError && error.code === 'STORE_CONFLICT') || attempt >= CONFLICT_RETRIES) throw error;
+        // A short random pause, growing with each attempt, so that the writers that lost do not meet again.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * attempt));
+      }
+    }
   }
 
-  /**
-   * One round trip for everything the batch must know before it writes: the stored rows of its own
-   * keys and of the references it must check. Rows it will replace (stored, with content other than
-   * what a message of the batch brings) are locked FOR UPDATE in the same statement; rows it only
-   * reads (unchanged content, conditional creates of resources that exist — the ward, the hospital
-   * every message names) are not locked, so concurrent batches naming them never queue: such a batch
-   * writes nothing there, as if it had run before any concurrent change.
-   */
+  /** The stored rows of the batch's keys and of the reference targets it must check, in one round trip. */
   private async readBatchRows(
-    tx: SqlExecutor, requests: StoreRequest[], serialised: Serialised[][], keys: Map<string, BatchKey>, targets: ReferenceTarget[],
+    db: SqlExecutor, keys: Map<string, BatchKey>, targets: ReferenceTarget[],
   ): Promise<{ current: Map<string, CurrentRow>; stored: Set<string> }> {
     const read = [...keys.values(), ...targets.map((t) => ({ ente: t.ente, type: t.type, id: t.id }))];
-    const candidates: Array<BatchKey & { hash: string }> = [];
-    requests.forEach((request, r) => request.resources.forEach((resource, position) => {
-      if (!request.createIfAbsent?.[position]) candidates.push({ ente: request.ente, type: resource.resourceType, id: resource.id as string, hash: serialised[r]![position]!.hash });
-    }));
-    const result = await tx.query(READ_BATCH_ROWS, [
-      read.map((k) => k.ente), read.map((k) => k.type), read.map((k) => k.id),
-      candidates.map((c) => c.ente), candidates.map((c) => c.type), candidates.map((c) => c.id), candidates.map((c) => c.hash),
-      distinct(read.map((k) => k.ente)),
+    const result = await db.query(READ_BATCH_ROWS, [
+      read.map((k) => k.ente), read.map((k) => k.type), read.map((k) => k.id), distinct(read.map((k) => k.ente)),
     ]);
     const current = new Map<string, CurrentRow>();
-    const locked = new Set<string>();
     const stored = new Set<string>();
     for (const row of result.rows) {
       const k = key(row.ente as string, row.resource_type as string, row.id as string);
       stored.add(k);
-      if (!keys.has(k)) continue;
-      // A locked row is the latest committed version; it wins over the statement's snapshot of it.
-      if (row.locked) locked.add(k);
-      else if (locked.has(k) || current.has(k)) continue;
-      current.set(k, toCurrentRow(row));
+      if (keys.has(k)) current.set(k, toCurrentRow(row));
     }
-    // Rare: a row changed by another transaction while this statement ran — its snapshot says "replace"
-    // but the lock condition, re-checked on the newer version, said "same". Lock it now.
-    const unlocked = candidates.filter((c) => {
-      const k = key(c.ente, c.type, c.id);
-      const row = current.get(k);
-      return row !== undefined && !locked.has(k) && row.contentHash !== c.hash;
-    });
-    if (unlocked.length > 0) for (const [k, row] of await readCurrentRows(tx, unlocked, 'update')) current.set(k, row);
     return { current, stored };
   }
 
-  private async storeInTransaction(tx: SqlExecutor, requests: StoreRequest[]): Promise<StoreResult[]> {
+  private async storeOnce(tx: SqlExecutor, requests: StoreRequest[]): Promise<StoreResult[]> {
     const now = new Date().toISOString();
     const keys = new Map<string, BatchKey>();
     for (const request of requests) {
@@ -269,7 +264,7 @@ export class ResourceStore {
     }
     const serialised = requests.map((request) => request.resources.map(serialise));
     const references = planReferenceCheck(requests);
-    const { current, stored } = await this.readBatchRows(tx, requests, serialised, keys, references.targets);
+    const { current, stored } = await this.readBatchRows(tx, keys, references.targets);
     await finishReferenceCheck(tx, references, (t) => stored.has(key(t.ente, t.type, t.id)));
     const pending = new Map<string, PendingCurrent>();
     const history: HistoryRow[] = [];
@@ -288,7 +283,7 @@ export class ResourceStore {
             ente: request.ente, resourceType: resource.resourceType, id,
             versionId: db?.versionId ?? 0, versionSeq: db?.versionSeq ?? 0, sourceTime: db?.sourceTime ?? null,
             contentHash: db?.contentHash ?? '', json: '', resource: undefined, messageId: '', producerHash: '', lastUpdated: '',
-            dirty: false, dbCurrentSuperseded: false, existedInDb: db !== undefined,
+            expectedSeq: db?.versionSeq ?? 0, dirty: false, dbCurrentSuperseded: false, existedInDb: db !== undefined,
           };
           pending.set(k, state);
         }
@@ -356,12 +351,13 @@ export class ResourceStore {
     const rows = (list: PendingCurrent[]) => rowsToJson(list.map((p) => ({
       ente: p.ente, resource_type: p.resourceType, id: p.id, version_id: p.versionId, version_seq: p.versionSeq,
       last_updated: p.lastUpdated, source_time: p.sourceTime ? p.sourceTime.toISOString() : null, message_id: p.messageId,
-      producer_hash: p.producerHash, content_hash: p.contentHash, json: p.json,
+      producer_hash: p.producerHash, content_hash: p.contentHash, expected_seq: p.expectedSeq, json: p.json,
     })), 'resource');
     // No ON CONFLICT ... DO UPDATE: it needs a unique index on the parent table, which a foreign-table
-    // (postgres_fdw) partition forbids (migration 010). Rows locked above are updated; new rows are
-    // inserted, and one that a concurrent transaction created first makes this batch retry.
-    const existing = upserts.filter((p) => p.existedInDb);
+    // (postgres_fdw) partition forbids (migration 010). Rows read above are updated (guarded by their
+    // version counter); new rows are inserted, and one that another writer created first fails the write.
+    // In key order: concurrent batches then take their row locks in the same order (no deadlock).
+    const existing = upserts.filter((p) => p.existedInDb).sort((a, b) => compareKeys(a, b));
     const created = upserts.filter((p) => !p.existedInDb);
     // Out-of-order arrivals only advance the version counter of the current row.
     const sequenced = pending.filter((p) => p.dirty && !p.json);
@@ -380,13 +376,13 @@ export class ResourceStore {
       };
       return { ente: request.ente, message_id: request.messageId, attempts: request.attempts, trail: [...request.trail, entry], resources };
     });
-    const result = await tx.query<{ inserted: number }>(WRITE_BATCH, [
+    await tx.query(WRITE_BATCH, [
       distinct(requests.map((r) => r.ente)),
       superseded.map((p) => p.ente), superseded.map((p) => p.resourceType), superseded.map((p) => p.id),
       rowsToJson(history, 'resource'),
       existing.length > 0 ? rows(existing) : '[]',
       created.length > 0 ? rows(created) : '[]',
-      JSON.stringify(sequenced.map((p) => ({ ente: p.ente, resource_type: p.resourceType, id: p.id, seq: p.versionSeq }))),
+      JSON.stringify(sequenced.map((p) => ({ ente: p.ente, resource_type: p.resourceType, id: p.id, seq: p.versionSeq, expected_seq: p.expectedSeq }))),
       ...(() => {
         const replaced = indexed.filter((r) => r.existed);
         return [replaced.map((r) => r.ente), replaced.map((r) => r.resourceType), replaced.map((r) => r.id)];
@@ -396,10 +392,13 @@ export class ResourceStore {
       JSON.stringify(messagePatientRows(requests)),
       existing.map((p) => p.ente), existing.map((p) => p.resourceType), existing.map((p) => p.id),
       requests.map((r) => r.messageId),
-    ]);
-    if (Number(result.rows[0]?.inserted ?? 0) !== created.length) {
-      throw new StoreError('another transaction created one of these resources at the same time; retrying', { code: 'STORE_CONFLICT', kind: 'transient' });
-    }
+      created.length, existing.length, sequenced.length,
+    ]).catch((error: unknown) => {
+      if (error instanceof StoreError && (error.cause as { code?: string } | undefined)?.code === '22012') {
+        throw new StoreError('another writer changed or created one of these resources since they were read; retrying', { code: 'STORE_CONFLICT', kind: 'transient', cause: error });
+      }
+      throw error;
+    });
   }
 
   async read(ente: string, resourceType: string, id: string): Promise<StoredResource | undefined> {
@@ -433,22 +432,4 @@ function toStored(row: Row): StoredResource {
     producerHash: (row.producer_hash as string | null) ?? null,
     resource: row.resource as FhirResource,
   };
-}
-
-/** Current rows of these keys, optionally locked (in key order). */
-async function readCurrentRows(tx: SqlExecutor, keys: BatchKey[], lock: 'none' | 'update'): Promise<Map<string, CurrentRow>> {
-  const rows = new Map<string, CurrentRow>();
-  if (keys.length === 0) return rows;
-  const result = await tx.query(
-    `SELECT ${CURRENT_COLUMNS} FROM resource r
-     WHERE r.ente = ANY($1::text[]) AND r.resource_type = ANY($2::text[]) AND r.id = ANY($3::text[])
-     ORDER BY r.ente, r.resource_type, r.id${lock === 'update' ? ' FOR UPDATE OF r' : ''}`,
-    [distinct(keys.map((k) => k.ente)), distinct(keys.map((k) => k.type)), distinct(keys.map((k) => k.id))],
-  );
-  const wanted = new Set(keys.map((k) => key(k.ente, k.type, k.id)));
-  for (const row of result.rows as Row[]) {
-    const k = key(row.ente as string, row.resource_type as string, row.id as string);
-    if (wanted.has(k)) rows.set(k, toCurrentRow(row));
-  }
-  return rows;
 }

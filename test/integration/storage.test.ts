@@ -47,6 +47,26 @@ describe.each(STORAGE_KINDS)('storage on %s', (kind) => {
     expect(rows.rows[0]!.n).toBe(1);
   });
 
+  test('concurrent writers of one resource: each version is written once, none is lost, history holds every earlier one', async () => {
+    // Six batches race to create, then to update, the same Patient; the store's version guards make
+    // the losers read again and write on top of the winner (no lock waits, no lost update).
+    const writers = Array.from({ length: 6 }, () => new ResourceStore(t.db));
+    const results = await Promise.all(writers.map(async (writer, i) => {
+      const messageId = await accept(inbox);
+      const [result] = await writer.storeBatch([request(messageId, [patient('p-race', `RACE-${i}`)])]);
+      return result!.resources[0]!;
+    }));
+    expect(results.map((r) => r.versionId).sort((a, b) => Number(a) - Number(b))).toEqual(['1', '2', '3', '4', '5', '6']);
+    expect(results.filter((r) => r.outcome === 'created')).toHaveLength(1);
+    const current = await store.read(ENTE, 'Patient', 'p-race');
+    expect(current?.versionId).toBe(6);
+    const history = await store.history(ENTE, 'Patient', 'p-race');
+    expect(history.map((h) => h.versionId)).toEqual([5, 4, 3, 2, 1]);
+    // Every family name written is in exactly one version.
+    const families = [current!, ...history].map((v) => (v.resource.name as Array<{ family: string }>)[0]!.family).sort();
+    expect(families).toEqual(['RACE-0', 'RACE-1', 'RACE-2', 'RACE-3', 'RACE-4', 'RACE-5']);
+  });
+
   test('create, update and unchanged versions; the previous version moves to history', async () => {
     const m1 = await accept(inbox);
     const [r1] = await store.storeBatch([request(m1, [patient('p1', 'ROSSI')], new Date('2024-01-01T10:00:00Z'))]);

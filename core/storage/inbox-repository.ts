@@ -1,5 +1,5 @@
 import { sha256Hex } from '../common/hash.ts';
-import { prepared, toBuffer, type Db, type Row, type SqlExecutor } from './db.ts';
+import { prepared, toBuffer, type Db, type PreparedSql, type Row, type SqlExecutor } from './db.ts';
 import type { Channel, InboxAcceptResult, InboxMessage, MessageState, NewInboxMessage, TrailEntry, WrittenResource } from './types.ts';
 
 const INBOX_COLUMNS = `ente, message_id, plugin_id, channel, received_at, raw, raw_sha256, content_type, dedup_key,
@@ -30,6 +30,21 @@ function rowToMessage(row: Row): InboxMessage {
 const GET_MANY = prepared('cdr_inbox_get_many', `SELECT ${INBOX_COLUMNS} FROM inbox
        WHERE ente = ANY($1::text[]) AND message_id = ANY($2::uuid[])`);
 
+// The insert of n messages, prepared once per size and connection: under load the same few batch
+// sizes recur, and the statement is then not parsed again each time.
+const acceptStatements = new Map<number, PreparedSql>();
+function acceptStatement(n: number, tuples: string[]): PreparedSql {
+  let statement = acceptStatements.get(n);
+  if (!statement) {
+    statement = prepared(`cdr_inbox_accept_${n}`, `INSERT INTO inbox (ente, message_id, plugin_id, channel, raw, raw_sha256, content_type, dedup_key, message_type, control_id, source_time, trail)
+       VALUES ${tuples.join(', ')}
+       ON CONFLICT (ente, plugin_id, dedup_key) DO NOTHING
+       RETURNING message_id`);
+    acceptStatements.set(n, statement);
+  }
+  return statement;
+}
+
 /** The durable inbox: raw bytes in, state and trail out. */
 export class InboxRepository {
   constructor(private readonly db: Db) {}
@@ -52,13 +67,7 @@ export class InboxRepository {
       const p = (i: number) => `$${base + i}`;
       tuples.push(`(${p(1)}, ${p(2)}::uuid, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${p(10)}, ${p(11)}::timestamptz, ${p(12)}::jsonb)`);
     }
-    const inserted = await executor.query<{ message_id: string }>(
-      `INSERT INTO inbox (ente, message_id, plugin_id, channel, raw, raw_sha256, content_type, dedup_key, message_type, control_id, source_time, trail)
-       VALUES ${tuples.join(', ')}
-       ON CONFLICT (ente, plugin_id, dedup_key) DO NOTHING
-       RETURNING message_id`,
-      params as never,
-    );
+    const inserted = await executor.query<{ message_id: string }>(acceptStatement(messages.length, tuples), params as never);
     const insertedIds = new Set(inserted.rows.map((r) => r.message_id));
     const missing = messages.filter((m) => !insertedIds.has(m.messageId));
     const existing = new Map<string, string>();

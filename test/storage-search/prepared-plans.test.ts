@@ -94,7 +94,7 @@ describe('store and inbox statements reach the partitions by index', () => {
 
   test('no statement of the batch scans a partition sequentially', async () => {
     const prepared = captured.filter((c) => typeof c.sql !== 'string');
-    expect(new Set(prepared.map((c) => (c.sql as PreparedSql).name))).toEqual(new Set(['cdr_inbox_get_many', 'cdr_store_read', 'cdr_store_write']));
+    expect(new Set(prepared.map((c) => (c.sql as PreparedSql).name))).toEqual(new Set(['cdr_inbox_accept_20', 'cdr_inbox_get_many', 'cdr_store_read', 'cdr_store_write']));
     const scans: string[] = [];
     for (const statement of captured) {
       const text = sqlText(statement.sql);

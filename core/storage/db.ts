@@ -29,11 +29,6 @@ export function prepared(name: string, text: string): PreparedSql {
   return { name, text };
 }
 
-/** Every prepared statement declared so far (the plan-shape test explains each one). */
-export function declaredPreparedStatements(): PreparedSql[] {
-  return [...preparedNames].map(([name, text]) => ({ name, text }));
-}
-
 export const sqlText = (sql: string | PreparedSql): string => (typeof sql === 'string' ? sql : sql.text);
 
 /** What repositories need from a connection; implemented over node-postgres and over PGlite. */

@@ -12,29 +12,42 @@ export interface PostgresDbOptions {
   connectTimeoutMs?: number;
 }
 
+function newPool(options: PostgresDbOptions, serverOptions: string[]): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
+    idleTimeoutMillis: 30000,
+    options: [...(options.schema ? [`-c search_path=${options.schema}`] : []), ...serverOptions].join(' ') || undefined,
+  });
+  // A client losing its connection (idle in the pool or checked out in a transaction) must not crash
+  // the process with an unhandled 'error' event; the query in flight, or the next one, reports it.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
+}
+
 export class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
+  /** One-shot statements (FHIR searches, admin queries) and transactions: planned for their values. */
   private readonly pool: pg.Pool;
+  /**
+   * The named hot-path statements (store, inbox): planned once per connection, the generic plan reused.
+   * Planning the store's write statement per call cost as much CPU as running it, and PostgreSQL's
+   * "auto" mode kept planning it (a generic plan's cost counts every Ente partition, pruned only at run
+   * time). A cached plan is still replanned when ANALYZE changes the statistics of a table it reads;
+   * test/storage-search/prepared-plans.test.ts keeps the generic plans on indexes.
+   */
+  private readonly preparedPool: pg.Pool;
 
   constructor(options: PostgresDbOptions) {
-    this.pool = new pg.Pool({
-      connectionString: options.connectionString,
-      max: options.poolSize ?? 10,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
-      idleTimeoutMillis: 30000,
-      // Prepared statements save parsing, not planning: a generic plan cannot see how many keys a
-      // batch brings (an array parameter) and picked sequential scans; custom plans see the values.
-      options: [...(options.schema ? [`-c search_path=${options.schema}`] : []), '-c plan_cache_mode=force_custom_plan'].join(' '),
-    });
-    // A client losing its connection (idle in the pool or checked out in a transaction) must not crash
-    // the process with an unhandled 'error' event; the query in flight, or the next one, reports it.
-    this.pool.on('error', () => undefined);
-    this.pool.on('connect', (client) => client.on('error', () => undefined));
+    this.pool = newPool(options, []);
+    this.preparedPool = newPool(options, ['-c plan_cache_mode=force_generic_plan']);
   }
 
   async query<R extends Row = Row>(sql: string | PreparedSql, params: SqlParam[] = []): Promise<QueryResult<R>> {
     try {
-      const result = await this.pool.query<R>(queryConfig(sql, params));
+      const result = await (typeof sql === 'string' ? this.pool : this.preparedPool).query<R>(queryConfig(sql, params));
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     } catch (error) {
       throw classifyDbError(error);
@@ -94,6 +107,6 @@ export class PostgresDb implements Db {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.preparedPool.end()]);
   }
 }

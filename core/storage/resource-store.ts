@@ -100,10 +100,12 @@ const searchDelete = (table: string) => `DELETE FROM ${table} t USING unnest($9:
  * rows · $6: rows to update · $7: rows to insert · $8: version counters to advance · $9-$11: keys whose
  * index rows are replaced · $12-$14: index rows · $15: inbox rows · $16: message–patient rows ·
  * $17-$19: the keys of the rows to update · $20: the batch's message ids · $21-$23: the rows the batch
- * must insert, update and re-sequence. Updates carry the version counter read before (expected_seq):
- * the statement is its own transaction, and these guards replace row locks (see storeBatch).
- * Rows are reached through unnest() keys (exact row counts for the planner): json_to_recordset's
- * fixed estimate of 100 rows made a hash join over a sequential scan look cheaper than key lookups.
+ * must insert, update and re-sequence · $24-$26: the keys of the rows to re-sequence. Updates carry the
+ * version counter read before (expected_seq): the statement is its own transaction, and these guards
+ * replace row locks (see storeBatch).
+ * Stored rows are reached through unnest() keys: a generic plan estimates 10 of them, and key lookups
+ * win; json_to_recordset's fixed estimate of 100 rows made a hash join over a sequential scan of the
+ * partition look cheaper. The plan is reused (planning this statement cost as much as running it).
  */
 const WRITE_BATCH = prepared('cdr_store_write', `
   WITH superseded AS (
@@ -140,8 +142,10 @@ const WRITE_BATCH = prepared('cdr_store_write', `
     RETURNING 1
   ), sequenced AS (
     UPDATE resource r SET version_seq = x.seq
-    FROM json_to_recordset($8::json) AS x(ente text, resource_type text, id text, seq int, expected_seq int)
-    WHERE r.ente = ANY($1::text[]) AND r.ente = x.ente AND r.resource_type = x.resource_type AND r.id = x.id
+    FROM unnest($24::text[], $25::text[], $26::text[]) AS k(ente, resource_type, id)
+    JOIN json_to_recordset($8::json) AS x(ente text, resource_type text, id text, seq int, expected_seq int)
+      ON x.ente = k.ente AND x.resource_type = k.resource_type AND x.id = k.id
+    WHERE r.ente = ANY($1::text[]) AND r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id
       AND r.version_seq = x.expected_seq
     RETURNING 1
   ),
@@ -393,6 +397,7 @@ export class ResourceStore {
       existing.map((p) => p.ente), existing.map((p) => p.resourceType), existing.map((p) => p.id),
       requests.map((r) => r.messageId),
       created.length, existing.length, sequenced.length,
+      sequenced.map((p) => p.ente), sequenced.map((p) => p.resourceType), sequenced.map((p) => p.id),
     ]).catch((error: unknown) => {
       if (error instanceof StoreError && (error.cause as { code?: string } | undefined)?.code === '22012') {
         throw new StoreError('another writer changed or created one of these resources since they were read; retrying', { code: 'STORE_CONFLICT', kind: 'transient', cause: error });

@@ -121,7 +121,7 @@ const WRITE_BATCH = prepared('cdr_store_write', `
   ), history AS (
     INSERT INTO resource_history (ente, resource_type, id, version_id, last_updated, source_time, message_id, producer_hash, content_hash, out_of_order, resource)
     SELECT ente, resource_type, id, version_id, last_updated, source_time, message_id, producer_hash, content_hash, out_of_order, resource
-    FROM json_to_recordset($5::json) AS x(ente text, resource_type text, id text, version_id int, last_updated timestamptz,
+    FROM jsonb_to_recordset($5::jsonb) AS x(ente text, resource_type text, id text, version_id int, last_updated timestamptz,
       source_time timestamptz, message_id uuid, producer_hash text, content_hash text, out_of_order boolean, resource jsonb)
     ON CONFLICT DO NOTHING
   ), updated AS (
@@ -129,7 +129,7 @@ const WRITE_BATCH = prepared('cdr_store_write', `
       version_id = x.version_id, version_seq = x.version_seq, last_updated = x.last_updated, source_time = x.source_time,
       message_id = x.message_id, producer_hash = x.producer_hash, content_hash = x.content_hash, resource = x.resource
     FROM unnest($17::text[], $18::text[], $19::text[]) AS k(ente, resource_type, id)
-    JOIN json_to_recordset($6::json) AS x(${RESOURCE_RECORD}) ON x.ente = k.ente AND x.resource_type = k.resource_type AND x.id = k.id
+    JOIN jsonb_to_recordset($6::jsonb) AS x(${RESOURCE_RECORD}) ON x.ente = k.ente AND x.resource_type = k.resource_type AND x.id = k.id
     WHERE r.ente = ANY($1::text[]) AND r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id
       AND r.version_seq = x.expected_seq
       AND (SELECT count(*) FROM superseded) >= 0
@@ -137,7 +137,7 @@ const WRITE_BATCH = prepared('cdr_store_write', `
   ), inserted AS (
     INSERT INTO resource (ente, resource_type, id, version_id, version_seq, last_updated, source_time, message_id, producer_hash, content_hash, resource)
     SELECT ente, resource_type, id, version_id, version_seq, last_updated, source_time, message_id, producer_hash, content_hash, resource
-    FROM json_to_recordset($7::json) AS x(${RESOURCE_RECORD})
+    FROM jsonb_to_recordset($7::jsonb) AS x(${RESOURCE_RECORD})
     ON CONFLICT DO NOTHING
     RETURNING 1
   ), sequenced AS (
@@ -157,7 +157,7 @@ const WRITE_BATCH = prepared('cdr_store_write', `
   date_inserted AS (${SEARCH_INSERTS.date} WHERE (SELECT count(*) FROM date_deleted) >= 0),
   inbox_stored AS (
     UPDATE inbox i SET state = 'stored', trail = i.trail || x.trail, resources = x.resources, attempts = x.attempts, updated_at = now()
-    FROM json_to_recordset($15::json) AS x(ente text, message_id uuid, attempts int, trail jsonb, resources jsonb)
+    FROM jsonb_to_recordset($15::jsonb) AS x(ente text, message_id uuid, attempts int, trail jsonb, resources jsonb)
     WHERE i.ente = ANY($1::text[]) AND i.message_id = ANY($20::uuid[]) AND i.ente = x.ente AND i.message_id = x.message_id
   ), patients AS (
     INSERT INTO message_patient (system, value, ente, message_id)

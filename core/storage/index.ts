@@ -17,7 +17,7 @@ export { assertReferencesInEnte, collectReferences, REFERENCE_OUTSIDE_ENTE, type
 export {
   upsertDirectoryResource, getDirectoryResource, listDirectory, enteOrganization, enteOrganizationId, DirectoryError, ENTE_IDENTIFIER_SYSTEM,
 } from './directory.ts';
-export { StatisticsJob, analyzeUnanalyzedTables, type StatisticsJobOptions } from './statistics.ts';
+export { StatisticsJob, analyzeGrownTables, type StatisticsJobOptions } from './statistics.ts';
 export { RetentionJob, applyRetention, type RetentionPolicy, type RetentionReport } from './retention.ts';
 export { InboxRepository } from './inbox-repository.ts';
 export { ResourceStore, contentHash } from './resource-store.ts';

@@ -3,19 +3,24 @@ import type { Logger } from '../common/logger.ts';
 import { quoteIdent, type Db } from './db.ts';
 
 /**
- * First planner statistics for new tables. Until a partition has been analysed, PostgreSQL guesses
- * every equality as selective, and the key lookups of a store batch were seen taking the
- * (ente, resource_type, first_stored_at) index and filtering every row of the type — 50 ms per batch
- * after a few thousand messages. Autovacuum analyses a table only after a minute or more; a fresh
- * Ente (or a bulk load into one) must not pay that. Once a table has statistics, autovacuum keeps
- * them current and this job leaves it alone.
+ * Planner statistics for tables that grow faster than autovacuum looks at them. Until a partition has
+ * been analysed, PostgreSQL guesses every equality as selective, and the key lookups of a store batch
+ * were seen taking the (ente, resource_type, first_stored_at) index and filtering every row of the type
+ * — 50 ms per batch after a few thousand messages. And the hot statements reuse a generic plan (see
+ * postgres-db.ts), made for the table as its statistics describe it: a plan made when a partition had
+ * 500 rows (where a hash join over a scan of the whole partition is right) would stay in use until the
+ * next ANALYZE, and autovacuum comes round at most once a minute, when a fresh Ente's partition may
+ * have grown a hundredfold. So a table is analysed here once it has changed by half of its analysed size (and at least
+ * `minChangedRows`): geometric steps, a handful of ANALYZEs while a fresh Ente fills, none once a table
+ * is large (autovacuum's 10 % rule then comes first). Each ANALYZE replans the statements that read it.
  */
-export async function analyzeUnanalyzedTables(db: Db, minChangedRows: number): Promise<string[]> {
+export async function analyzeGrownTables(db: Db, minChangedRows: number): Promise<string[]> {
   if (db.kind !== 'postgres') return [];
   const tables = await db.query<{ relname: string }>(
-    `SELECT relname FROM pg_stat_user_tables
-     WHERE schemaname = current_schema() AND last_analyze IS NULL AND last_autoanalyze IS NULL AND n_mod_since_analyze >= $1
-     ORDER BY relname`,
+    `SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+     WHERE s.schemaname = current_schema() AND s.n_mod_since_analyze >= $1
+       AND s.n_mod_since_analyze >= 0.5 * greatest(c.reltuples, 0)
+     ORDER BY s.relname`,
     [minChangedRows],
   );
   for (const { relname } of tables.rows) await db.query(`ANALYZE ${quoteIdent(relname)}`);
@@ -26,11 +31,11 @@ export interface StatisticsJobOptions {
   db: Db;
   logger: Logger;
   intervalMs?: number;
-  /** Rows written to a never-analysed table before it is analysed. */
+  /** Rows written to a table (never analysed, or small) before it is analysed. */
   minChangedRows?: number;
 }
 
-/** Runs analyzeUnanalyzedTables every few seconds in the worker role (PostgreSQL only). */
+/** Runs analyzeGrownTables every few seconds in the worker role (PostgreSQL only). */
 export class StatisticsJob {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -41,9 +46,9 @@ export class StatisticsJob {
     if (this.options.db.kind !== 'postgres' || this.timer) return;
     this.timer = setInterval(() => {
       if (this.running) return;
-      this.running = analyzeUnanalyzedTables(this.options.db, this.options.minChangedRows ?? 500)
+      this.running = analyzeGrownTables(this.options.db, this.options.minChangedRows ?? 500)
         .then((tables) => {
-          if (tables.length > 0) this.options.logger.info({ tables }, 'first planner statistics taken');
+          if (tables.length > 0) this.options.logger.info({ tables }, 'planner statistics refreshed');
         })
         .catch((error) => this.options.logger.warn({ err: errorMessage(error) }, 'planner statistics job failed'))
         .finally(() => (this.running = undefined));

@@ -33,10 +33,10 @@ export class PostgresDb implements Db {
   private readonly pool: pg.Pool;
   /**
    * The named hot-path statements (store, inbox): planned once per connection, the generic plan reused.
-   * Planning the store's write statement per call cost as much CPU as running it, and PostgreSQL's
-   * "auto" mode kept planning it (a generic plan's cost counts every Ente partition, pruned only at run
-   * time). A cached plan is still replanned when ANALYZE changes the statistics of a table it reads;
-   * test/storage-search/prepared-plans.test.ts keeps the generic plans on indexes.
+   * Planning the store's write statement per call took as long as running it (pg_stat_statements), and
+   * PostgreSQL's "auto" mode never switched to the generic plan (as many plans as calls). A cached plan
+   * is replanned when ANALYZE changes the statistics of a table it reads (statistics.ts keeps growing
+   * tables analysed); test/storage-search/prepared-plans.test.ts keeps the generic plans on indexes.
    */
   private readonly preparedPool: pg.Pool;
 

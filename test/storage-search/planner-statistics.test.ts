@@ -22,13 +22,13 @@ describe('planner statistics follow a growing table', () => {
   const insert = (from: number, count: number) => t.db.exec(`INSERT INTO growing SELECT g FROM generate_series(${from}, ${from + count - 1}) g`);
 
   /** Table statistics reach the shared counters up to a second after the inserting transaction. */
-  async function analysedWhenCountersSettle(expectedChanges: number): Promise<string[]> {
+  async function analysedWhenCountersSettle(expectedChanges: number, maxAnalysedRows?: number): Promise<string[]> {
     for (let i = 0; i < 50; i++) {
       const { rows } = await t.db.query<{ n: number }>(`SELECT n_mod_since_analyze::int AS n FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = 'growing'`);
       if ((rows[0]?.n ?? 0) >= expectedChanges) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    return (await analyzeGrownTables(t.db, 500)).filter((table) => table === 'growing');
+    return (await analyzeGrownTables(t.db, 500, maxAnalysedRows)).filter((table) => table === 'growing');
   }
 
   const analysedRows = async () =>
@@ -52,5 +52,14 @@ describe('planner statistics follow a growing table', () => {
     await insert(1650, 1);
     expect(await analysedWhenCountersSettle(550)).toEqual(['growing']);
     expect(await analysedRows()).toBe(1650);
+  });
+
+  test('a table analysed at the maximum size is left to autovacuum, however much it grows', async () => {
+    // Continues from the previous test: analysed at 1,650 rows.
+    await insert(1651, 1000);
+    expect(await analysedWhenCountersSettle(1000, 1650)).toEqual([]); // analysed size not below 1,650
+    expect(await analysedRows()).toBe(1650);
+    expect(await analysedWhenCountersSettle(1000, 1651)).toEqual(['growing']);
+    expect(await analysedRows()).toBe(2650);
   });
 });

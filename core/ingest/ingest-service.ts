@@ -6,7 +6,7 @@ import type { Logger } from '../common/logger.ts';
 import { parseHl7Timestamp } from '../common/time.ts';
 import { formatParser } from '../parse/index.ts';
 import type { PluginRegistry } from '../plugins/registry.ts';
-import type { ProcessJobData, ProcessQueue } from '../queue/process-queue.ts';
+import type { MessageKey, ProcessQueue } from '../queue/process-queue.ts';
 import type { Db } from '../storage/db.ts';
 import { DeadLetterRepository } from '../storage/dead-letter-repository.ts';
 import type { InboxRepository } from '../storage/inbox-repository.ts';
@@ -51,7 +51,7 @@ export interface IngestServiceOptions {
  */
 export class IngestService {
   private readonly inboxWriter: GroupCommitter<NewInboxMessage, InboxAcceptResult>;
-  private readonly enqueuer: GroupCommitter<ProcessJobData, boolean>;
+  private readonly enqueuer: GroupCommitter<MessageKey, boolean>;
 
   constructor(private readonly options: IngestServiceOptions) {
     this.inboxWriter = new GroupCommitter({
@@ -62,14 +62,15 @@ export class IngestService {
     this.enqueuer = new GroupCommitter({
       maxItems: options.batchMaxItems ?? 200,
       maxConcurrentFlushes: 2,
-      flush: async (jobs) => {
-        if (!options.queue) return jobs.map(() => false);
+      // The messages of one flush become one job (or a few): see ProcessQueue.enqueue.
+      flush: async (messages) => {
+        if (!options.queue) return messages.map(() => false);
         try {
-          await options.queue.enqueue(jobs);
-          return jobs.map(() => true);
+          await options.queue.enqueue(messages);
+          return messages.map(() => true);
         } catch (error) {
-          options.logger.warn({ err: errorMessage(error), count: jobs.length }, 'enqueue failed; the reconciler will enqueue these messages');
-          return jobs.map(() => false);
+          options.logger.warn({ err: errorMessage(error), count: messages.length }, 'enqueue failed; the reconciler will enqueue these messages');
+          return messages.map(() => false);
         }
       },
     });

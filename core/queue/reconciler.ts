@@ -42,8 +42,10 @@ export class Reconciler {
     let requeued = 0;
     try {
       const pending = await this.options.inbox.listUnfinished(this.options.olderThanMs, this.options.batchSize ?? 1000);
+      // Messages waiting in a backed-up queue are in batch jobs: read those once, not per message.
+      const live = pending.length > 0 ? await this.options.queue.liveMessageIds() : new Set<string>();
       for (const message of pending) {
-        if (await this.options.queue.ensureEnqueued(message)) requeued++;
+        if (await this.options.queue.ensureEnqueued(message, live)) requeued++;
       }
       if (requeued > 0) this.options.logger.warn({ requeued }, 'reconciler re-enqueued messages that had no live job');
     } catch (error) {

@@ -11,15 +11,23 @@ import { InboxRepository } from '../storage/inbox-repository.ts';
 import { ResourceStore } from '../storage/resource-store.ts';
 import type { InboxMessage, StoreRequest, StoreResult, TrailEntry } from '../storage/types.ts';
 import { bullPrefix } from './connection.ts';
-import { PROCESS_QUEUE, backoffDelay, type ProcessJobData, type QueueRetryPolicy } from './process-queue.ts';
+import { PROCESS_QUEUE, backoffDelay, jobMessages, type MessageKey, type ProcessJobData, type QueueRetryPolicy } from './process-queue.ts';
 
 export type JobOutcome =
   | { kind: 'stored'; resources: number; ms: number }
   | { kind: 'dead-lettered'; stage: string; code: string; ms: number }
   | { kind: 'skipped'; reason: string };
 
+/** What a job did with its messages; a job that throws is retried (its finished messages are then skipped). */
+export interface JobSummary {
+  stored: number;
+  deadLettered: number;
+  skipped: number;
+}
+
 export interface OutcomeEvent {
-  job: ProcessJobData;
+  /** The message this outcome is about. */
+  job: MessageKey;
   outcome: JobOutcome;
   receivedAt?: Date;
   /** This run's trail entries (per-stage `ms`), for metrics. */
@@ -43,12 +51,12 @@ export interface ProcessingWorkerOptions {
 }
 
 /**
- * Consumes the "process" queue: loads each message from the inbox, runs it through the pipeline,
- * and either stores its resources or dead-letters it. Loads and stores of concurrent jobs are
- * grouped into shared round trips and transactions.
+ * Consumes the "process" queue: loads each message of a job from the inbox, runs it through the
+ * pipeline, and either stores its resources or dead-letters it. Loads and stores of a job's messages
+ * and of concurrent jobs are grouped into shared round trips and transactions.
  */
 export class ProcessingWorker {
-  readonly worker: Worker<ProcessJobData, JobOutcome>;
+  readonly worker: Worker<ProcessJobData, JobSummary>;
   private readonly loader: GroupCommitter<{ ente: string; messageId: string }, InboxMessage | undefined>;
   private readonly storer: GroupCommitter<StoreRequest, StoreResult>;
   private readonly deadLetters: DeadLetterRepository;
@@ -73,7 +81,7 @@ export class ProcessingWorker {
       // A data error in one message must not fail the batch it happened to share.
       isolateOnError: (error) => error instanceof CdrError && !error.transient,
     });
-    this.worker = new Worker<ProcessJobData, JobOutcome>(PROCESS_QUEUE, (job) => this.handle(job), {
+    this.worker = new Worker<ProcessJobData, JobSummary>(PROCESS_QUEUE, (job) => this.handle(job), {
       connection: options.connection,
       prefix: bullPrefix(options.prefix),
       concurrency: options.concurrency,
@@ -85,7 +93,8 @@ export class ProcessingWorker {
     this.worker.on('error', (error) => options.logger.warn({ err: errorMessage(error) }, 'worker connection error'));
     this.worker.on('failed', (job, error) => {
       if (!job) return;
-      options.logger.warn({ messageId: job.data.messageId, attempt: job.attemptsMade, err: errorMessage(error) }, 'job failed, will retry if attempts remain');
+      const messageIds = job.data ? jobMessages(job.data).map((m) => m.messageId) : [];
+      options.logger.warn({ messageIds, attempt: job.attemptsMade, err: errorMessage(error) }, 'job failed, will retry if attempts remain');
     });
   }
 
@@ -93,14 +102,36 @@ export class ProcessingWorker {
     void this.worker.run().catch((error) => this.options.logger.error({ err: errorMessage(error) }, 'worker stopped'));
   }
 
-  async handle(job: Job<ProcessJobData, JobOutcome>): Promise<JobOutcome> {
-    const started = performance.now();
+  /**
+   * Processes every message of the job. A transient failure of any of them (database or Redis away)
+   * fails the job after the others are done, so BullMQ retries it with backoff; the messages already
+   * stored or dead-lettered are then skipped. On the last attempt the failing messages are
+   * dead-lettered instead.
+   */
+  async handle(job: Job<ProcessJobData, JobSummary>): Promise<JobSummary> {
     const attempt = job.attemptsMade + 1;
-    const message = await this.loader.submit({ ente: job.data.ente, messageId: job.data.messageId });
-    if (!message) return this.report(job, { kind: 'skipped', reason: 'not in the inbox' });
+    const lastAttempt = attempt >= (job.opts.attempts ?? this.options.policy.attempts);
+    const settled = await Promise.allSettled(jobMessages(job.data).map((key) => this.handleMessage(key, attempt, lastAttempt)));
+    const summary: JobSummary = { stored: 0, deadLettered: 0, skipped: 0 };
+    let failure: unknown;
+    for (const result of settled) {
+      if (result.status === 'rejected') failure ??= result.reason;
+      else if (result.value.kind === 'stored') summary.stored++;
+      else if (result.value.kind === 'dead-lettered') summary.deadLettered++;
+      else summary.skipped++;
+    }
+    if (failure !== undefined) throw failure;
+    return summary;
+  }
+
+  /** One message of a job: stored, dead-lettered, skipped (already finished), or a transient error thrown. */
+  private async handleMessage(key: MessageKey, attempt: number, lastAttempt: boolean): Promise<JobOutcome> {
+    const started = performance.now();
+    const message = await this.loader.submit({ ente: key.ente, messageId: key.messageId });
+    if (!message) return this.report(key, { kind: 'skipped', reason: 'not in the inbox' });
     if (message.state === 'stored' || message.state === 'dead-lettered') {
-      // Redelivery after a crash between commit and job completion, or a reconciler race: already done.
-      return this.report(job, { kind: 'skipped', reason: `already ${message.state}` }, message);
+      // Redelivery after a crash between commit and job completion, a retried batch, or a reconciler race: already done.
+      return this.report(key, { kind: 'skipped', reason: `already ${message.state}` }, message);
     }
     let trail: TrailEntry[] = [];
     let producerHash: string | undefined;
@@ -115,17 +146,16 @@ export class ProcessingWorker {
           ente: message.ente, messageId: message.messageId, pluginId: message.pluginId, stage: result.error.stage, errorCode: result.error.code,
           reason: result.error.message, details: result.error.details, attempts: attempt, producerHash, trail,
         });
-        return this.report(job, { kind: 'dead-lettered', stage: result.error.stage, code: result.error.code, ms: performance.now() - started }, message, trail);
+        return this.report(key, { kind: 'dead-lettered', stage: result.error.stage, code: result.error.code, ms: performance.now() - started }, message, trail);
       }
       const stored = await this.storer.submit({
         ente: message.ente, messageId: message.messageId, producerHash: result.plugin.producerHash, sourceTime: result.sourceTime,
         resources: result.resources, createIfAbsent: result.resources.map(isCreateIfAbsent), trail, attempts: attempt,
       });
-      return this.report(job, { kind: 'stored', resources: stored.resources.length, ms: performance.now() - started }, message, trail);
+      return this.report(key, { kind: 'stored', resources: stored.resources.length, ms: performance.now() - started }, message, trail);
     } catch (error) {
       const permanent = error instanceof CdrError && !error.transient;
-      const exhausted = attempt >= (job.opts.attempts ?? this.options.policy.attempts);
-      if (permanent || exhausted) {
+      if (permanent || lastAttempt) {
         const cdr = error instanceof CdrError
           ? error
           : new StoreError(errorMessage(error), { code: 'UNEXPECTED', kind: 'transient', cause: error });
@@ -135,15 +165,15 @@ export class ProcessingWorker {
           ente: message.ente, messageId: message.messageId, pluginId: message.pluginId, stage: cdr.stage, errorCode: cdr.code,
           reason, details: cdr.details, attempts: attempt, producerHash, trail,
         });
-        return this.report(job, { kind: 'dead-lettered', stage: cdr.stage, code: cdr.code, ms: performance.now() - started }, message, trail);
+        return this.report(key, { kind: 'dead-lettered', stage: cdr.stage, code: cdr.code, ms: performance.now() - started }, message, trail);
       }
       throw error;
     }
   }
 
-  private report(job: Job<ProcessJobData>, outcome: JobOutcome, message?: InboxMessage, trail?: TrailEntry[]): JobOutcome {
+  private report(key: MessageKey, outcome: JobOutcome, message?: InboxMessage, trail?: TrailEntry[]): JobOutcome {
     this.options.onOutcome?.({
-      job: job.data, outcome,
+      job: key, outcome,
       ...(message ? { receivedAt: message.receivedAt, rerun: message.trail.some((e) => e.stage.endsWith('-requested')) } : {}),
       ...(trail ? { trail } : {}),
     });

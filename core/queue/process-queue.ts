@@ -17,7 +17,7 @@ export interface MessageKey {
  * A job carries the keys of the messages it processes: the messages one ingest flush accepted
  * together, or a single message (re-enqueued by the reconciler, replayed, re-processed). One job per
  * flush rather than per message: Redis and BullMQ's per-job work (three scripts, lock renewals,
- * events) was a sixth of the CPU of a message at ADT rates.
+ * events) was about 14 % of the CPU of an ADT message (docs/performance.md).
  * A single-message job's id is the message id, so enqueuing a message that already has one is a no-op.
  */
 export interface ProcessJobData {

@@ -1,7 +1,8 @@
 -- The large values (raw messages, stored resources, trails) are compressed with lz4 instead of
--- PostgreSQL's default pglz. Why: pglz cost PostgreSQL measurable CPU on every raw message above 2 KB
--- (ORU, every CDA) and on every inbox row rewritten as 'stored'; lz4 compresses several times faster
--- for a slightly larger result (docs/performance.md). Only newly written values are affected.
+-- PostgreSQL's default pglz. Why: values above 2 KB are compressed on every write (each CDA's 50 KB
+-- raw message, its larger resources, the inbox row rewritten as 'stored'), and lz4 compresses several
+-- times faster than pglz for a slightly larger result. Measured: PostgreSQL CPU per CDA -3 to -15 %
+-- together with migration 023 (docs/performance.md). Only newly written values are affected.
 -- Partitions created later inherit the setting from the parent; the existing ones are set here (an
 -- ALTER on the parent does not reach them). Foreign-table partitions compress on their own server.
 -- A server built without lz4 (and PGlite) keeps pglz: the block then changes nothing.

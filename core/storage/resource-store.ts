@@ -3,7 +3,7 @@ import { StoreError } from '../common/errors.ts';
 import { prepared, type Db, type Row, type SqlExecutor } from './db.ts';
 import { messagePatientRows } from './message-patient.ts';
 import { finishReferenceCheck, planReferenceCheck, type ReferenceTarget } from './reference-guard.ts';
-import { SEARCH_TABLES, searchDeleteParams, searchIndexDelete, searchIndexInserts, searchIndexRows, type IndexedResource } from './search-index.ts';
+import { searchIndexInserts, searchIndexRows, type IndexedResource } from './search-index.ts';
 import type { FhirResource, StoreRequest, StoreResult, StoredResource, TrailEntry, WrittenResource } from './types.ts';
 
 interface CurrentRow {
@@ -11,8 +11,6 @@ interface CurrentRow {
   versionSeq: number;
   sourceTime: Date | null;
   contentHash: string;
-  /** The row's `search_keys` as stored (JSON text): its index rows, deleted when it is replaced. */
-  searchKeys: string | null;
 }
 
 interface PendingCurrent extends CurrentRow {
@@ -67,12 +65,10 @@ function toCurrentRow(row: Row): CurrentRow {
     versionSeq: Number(row.version_seq),
     sourceTime: (row.source_time as Date | null) ?? null,
     contentHash: row.content_hash as string,
-    searchKeys: (row.search_keys as string | null) ?? null,
   };
 }
 
-// search_keys as text: parsed only for the few rows the batch replaces.
-const CURRENT_COLUMNS = 'r.ente, r.resource_type, r.id, r.version_id, r.version_seq, r.source_time, r.content_hash, r.search_keys::text AS search_keys';
+const CURRENT_COLUMNS = 'r.ente, r.resource_type, r.id, r.version_id, r.version_seq, r.source_time, r.content_hash';
 
 /*
  * Keys are joined from unnest() arrays: one primary-key probe per key, with the row count known to
@@ -88,12 +84,11 @@ const READ_BATCH_ROWS = prepared('cdr_store_read', `
   WHERE r.ente = ANY($4::text[])`);
 
 const RESOURCE_RECORD = `ente text, resource_type text, id text, version_id int, version_seq int, last_updated timestamptz,
-      source_time timestamptz, message_id uuid, producer_hash text, content_hash text, resource jsonb, expected_seq int,
-      search_keys jsonb, expected_keys jsonb`;
+      source_time timestamptz, message_id uuid, producer_hash text, content_hash text, resource jsonb, expected_seq int`;
 const SEARCH_INSERTS = searchIndexInserts(12, 13, 14);
-/** $24-$41: the index rows of replaced resources, six arrays per table (searchDeleteParams). */
-const SEARCH_DELETE_FIRST = 24;
-const [TOKEN_DELETE, REFERENCE_DELETE, DATE_DELETE] = SEARCH_TABLES.map((table, i) => searchIndexDelete(table, SEARCH_DELETE_FIRST + 6 * i, 1));
+const searchDelete = (table: string) => `DELETE FROM ${table} t USING unnest($9::text[], $10::text[], $11::text[]) AS k(ente, resource_type, id)
+    WHERE t.ente = ANY($1::text[]) AND t.ente = k.ente AND t.resource_type = k.resource_type AND t.id = k.id
+    RETURNING 1`;
 
 /*
  * All of a batch's writes. Data-modifying CTEs all run, to completion, on one snapshot: the copy of
@@ -102,13 +97,12 @@ const [TOKEN_DELETE, REFERENCE_DELETE, DATE_DELETE] = SEARCH_TABLES.map((table, 
  * Where order matters the later CTE reads the earlier one's count, which runs the earlier one first:
  * a postgres_fdw partition has no shared snapshot (its remote statements see each other's writes).
  * $1: the batch's Enti (partition pruning) · $2-$4: keys whose stored row is superseded · $5: history
- * rows · $6: rows to update · $7: rows to insert · $8: version counters to advance · $9-$11: the keys
- * of the rows to re-sequence · $12-$14: index rows · $15: inbox rows · $16: message–patient rows ·
+ * rows · $6: rows to update · $7: rows to insert · $8: version counters to advance · $9-$11: keys whose
+ * index rows are replaced · $12-$14: index rows · $15: inbox rows · $16: message–patient rows ·
  * $17-$19: the keys of the rows to update · $20: the batch's message ids · $21-$23: the rows the batch
- * must insert, update and re-sequence · $24-$41: the index rows of replaced resources, by exact key
- * (their stored `search_keys`). Updates carry the version counter and the `search_keys` read before
- * (expected_seq, expected_keys): the statement is its own transaction, and these guards replace row
- * locks (see storeBatch); a search-index rebuild that rewrote a row's keys since the read fails the guard.
+ * must insert, update and re-sequence · $24-$26: the keys of the rows to re-sequence. Updates carry the
+ * version counter read before (expected_seq): the statement is its own transaction, and these guards
+ * replace row locks (see storeBatch).
  * Stored rows are reached through unnest() keys: a generic plan estimates 10 of them, and key lookups
  * win; json_to_recordset's fixed estimate of 100 rows made a hash join over a sequential scan of the
  * partition look cheaper. The plan is reused (planning this statement cost as much as running it).
@@ -133,17 +127,16 @@ const WRITE_BATCH = prepared('cdr_store_write', `
   ), updated AS (
     UPDATE resource r SET
       version_id = x.version_id, version_seq = x.version_seq, last_updated = x.last_updated, source_time = x.source_time,
-      message_id = x.message_id, producer_hash = x.producer_hash, content_hash = x.content_hash, resource = x.resource,
-      search_keys = x.search_keys
+      message_id = x.message_id, producer_hash = x.producer_hash, content_hash = x.content_hash, resource = x.resource
     FROM unnest($17::text[], $18::text[], $19::text[]) AS k(ente, resource_type, id)
     JOIN jsonb_to_recordset($6::jsonb) AS x(${RESOURCE_RECORD}) ON x.ente = k.ente AND x.resource_type = k.resource_type AND x.id = k.id
     WHERE r.ente = ANY($1::text[]) AND r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id
-      AND r.version_seq = x.expected_seq AND r.search_keys IS NOT DISTINCT FROM x.expected_keys
+      AND r.version_seq = x.expected_seq
       AND (SELECT count(*) FROM superseded) >= 0
     RETURNING 1
   ), inserted AS (
-    INSERT INTO resource (ente, resource_type, id, version_id, version_seq, last_updated, source_time, message_id, producer_hash, content_hash, resource, search_keys)
-    SELECT ente, resource_type, id, version_id, version_seq, last_updated, source_time, message_id, producer_hash, content_hash, resource, search_keys
+    INSERT INTO resource (ente, resource_type, id, version_id, version_seq, last_updated, source_time, message_id, producer_hash, content_hash, resource)
+    SELECT ente, resource_type, id, version_id, version_seq, last_updated, source_time, message_id, producer_hash, content_hash, resource
     FROM jsonb_to_recordset($7::jsonb) AS x(${RESOURCE_RECORD})
     -- No ON CONFLICT: its arbiter check descended the primary key a second time for every new row
     -- (~5 % of PostgreSQL's CPU in an ORU run, perf). A row another writer created first raises
@@ -151,16 +144,16 @@ const WRITE_BATCH = prepared('cdr_store_write', `
     RETURNING 1
   ), sequenced AS (
     UPDATE resource r SET version_seq = x.seq
-    FROM unnest($9::text[], $10::text[], $11::text[]) AS k(ente, resource_type, id)
+    FROM unnest($24::text[], $25::text[], $26::text[]) AS k(ente, resource_type, id)
     JOIN json_to_recordset($8::json) AS x(ente text, resource_type text, id text, seq int, expected_seq int)
       ON x.ente = k.ente AND x.resource_type = k.resource_type AND x.id = k.id
     WHERE r.ente = ANY($1::text[]) AND r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id
       AND r.version_seq = x.expected_seq
     RETURNING 1
   ),
-  token_deleted AS (${TOKEN_DELETE}),
-  reference_deleted AS (${REFERENCE_DELETE}),
-  date_deleted AS (${DATE_DELETE}),
+  token_deleted AS (${searchDelete('search_token')}),
+  reference_deleted AS (${searchDelete('search_reference')}),
+  date_deleted AS (${searchDelete('search_date')}),
   token_inserted AS (${SEARCH_INSERTS.token} WHERE (SELECT count(*) FROM token_deleted) >= 0),
   reference_inserted AS (${SEARCH_INSERTS.reference} WHERE (SELECT count(*) FROM reference_deleted) >= 0),
   date_inserted AS (${SEARCH_INSERTS.date} WHERE (SELECT count(*) FROM date_deleted) >= 0),
@@ -295,7 +288,7 @@ export class ResourceStore {
           state = {
             ente: request.ente, resourceType: resource.resourceType, id,
             versionId: db?.versionId ?? 0, versionSeq: db?.versionSeq ?? 0, sourceTime: db?.sourceTime ?? null,
-            contentHash: db?.contentHash ?? '', searchKeys: db?.searchKeys ?? null, json: '', resource: undefined, messageId: '', producerHash: '', lastUpdated: '',
+            contentHash: db?.contentHash ?? '', json: '', resource: undefined, messageId: '', producerHash: '', lastUpdated: '',
             expectedSeq: db?.versionSeq ?? 0, dirty: false, dbCurrentSuperseded: false, existedInDb: db !== undefined,
           };
           pending.set(k, state);
@@ -361,18 +354,11 @@ export class ResourceStore {
   ): Promise<void> {
     const superseded = pending.filter((p) => p.dbCurrentSuperseded);
     const upserts = pending.filter((p) => p.dirty && p.json);
-    const indexed: IndexedResource[] = upserts.map((p) => ({ ente: p.ente, resourceType: p.resourceType, id: p.id, resource: p.resource!, existed: p.existedInDb }));
-    const search = searchIndexRows(indexed);
-    const newKeys = new Map(upserts.map((p, i) => [p, search.keys[i]!]));
-    // The row's JSON, its new search keys and the keys read (the guard) go in as JSON already serialised.
-    const rows = (list: PendingCurrent[]) => `[${list.map((p) => {
-      const head = JSON.stringify({
-        ente: p.ente, resource_type: p.resourceType, id: p.id, version_id: p.versionId, version_seq: p.versionSeq,
-        last_updated: p.lastUpdated, source_time: p.sourceTime ? p.sourceTime.toISOString() : null, message_id: p.messageId,
-        producer_hash: p.producerHash, content_hash: p.contentHash, expected_seq: p.expectedSeq,
-      });
-      return `${head.slice(0, -1)},"resource":${p.json},"search_keys":${newKeys.get(p)!},"expected_keys":${p.searchKeys ?? 'null'}}`;
-    }).join(',')}]`;
+    const rows = (list: PendingCurrent[]) => rowsToJson(list.map((p) => ({
+      ente: p.ente, resource_type: p.resourceType, id: p.id, version_id: p.versionId, version_seq: p.versionSeq,
+      last_updated: p.lastUpdated, source_time: p.sourceTime ? p.sourceTime.toISOString() : null, message_id: p.messageId,
+      producer_hash: p.producerHash, content_hash: p.contentHash, expected_seq: p.expectedSeq, json: p.json,
+    })), 'resource');
     // No ON CONFLICT ... DO UPDATE: it needs a unique index on the parent table, which a foreign-table
     // (postgres_fdw) partition forbids (migration 010). Rows read above are updated (guarded by their
     // version counter); new rows are inserted, and one that another writer created first fails the write.
@@ -381,6 +367,8 @@ export class ResourceStore {
     const created = upserts.filter((p) => !p.existedInDb);
     // Out-of-order arrivals only advance the version counter of the current row.
     const sequenced = pending.filter((p) => p.dirty && !p.json);
+    const indexed: IndexedResource[] = upserts.map((p) => ({ ente: p.ente, resourceType: p.resourceType, id: p.id, resource: p.resource!, existed: p.existedInDb }));
+    const search = searchIndexRows(indexed);
     const inboxRows = requests.map((request, i) => {
       const resources = results[i]!.resources;
       const outOfOrder = resources.filter((r) => r.outcome === 'out-of-order');
@@ -401,14 +389,17 @@ export class ResourceStore {
       existing.length > 0 ? rows(existing) : '[]',
       created.length > 0 ? rows(created) : '[]',
       JSON.stringify(sequenced.map((p) => ({ ente: p.ente, resource_type: p.resourceType, id: p.id, seq: p.versionSeq, expected_seq: p.expectedSeq }))),
-      sequenced.map((p) => p.ente), sequenced.map((p) => p.resourceType), sequenced.map((p) => p.id),
+      ...(() => {
+        const replaced = indexed.filter((r) => r.existed);
+        return [replaced.map((r) => r.ente), replaced.map((r) => r.resourceType), replaced.map((r) => r.id)];
+      })(),
       search.tokens, search.references, search.dates,
       JSON.stringify(inboxRows),
       JSON.stringify(messagePatientRows(requests)),
       existing.map((p) => p.ente), existing.map((p) => p.resourceType), existing.map((p) => p.id),
       requests.map((r) => r.messageId),
       created.length, existing.length, sequenced.length,
-      ...searchDeleteParams(existing.map((p) => ({ ente: p.ente, resourceType: p.resourceType, id: p.id, keys: p.searchKeys }))),
+      sequenced.map((p) => p.ente), sequenced.map((p) => p.resourceType), sequenced.map((p) => p.id),
     ]).catch((error: unknown) => {
       // 22012: a version guard failed; 23505: a new row's key was taken (search and history rows have no unique key).
       const sqlState = error instanceof StoreError ? (error.cause as { code?: string } | undefined)?.code : undefined;

@@ -153,8 +153,6 @@ export interface IndexedResource {
   resource: FhirResource;
   /** false when the resource is new: it has no index rows to delete. */
   existed?: boolean;
-  /** The stored row's `search_keys` (JSON text): the index rows to delete when it is replaced. */
-  previousKeys?: string | null;
 }
 
 /** The index rows of some resources, as JSON arrays ready for json_to_recordset. */
@@ -163,15 +161,6 @@ export interface SearchIndexRows {
   references: string;
   dates: string;
   counts: { tokens: number; references: number; dates: number };
-  /** Per resource (same order), its `search_keys`: the rows written for it, as JSON text. */
-  keys: string[];
-}
-
-/** The `search_keys` of a resource row (migration 024): its index rows, without the owner columns. */
-export interface SearchKeys {
-  t: Array<[param: string, system: string, code: string]>;
-  r: Array<[param: string, targetType: string, targetId: string]>;
-  d: Array<[param: string, low: string, high: string]>;
 }
 
 export function searchIndexRows(resources: readonly IndexedResource[]): SearchIndexRows {
@@ -180,34 +169,16 @@ export function searchIndexRows(resources: readonly IndexedResource[]): SearchIn
   const tokens: string[] = [];
   const references: string[] = [];
   const dates: string[] = [];
-  const keys: string[] = [];
   for (const r of resources) {
     const entries = extractSearchEntries(r.resource);
     const owner = `{"ente":${q(r.ente)},"resource_type":${q(r.resourceType)},"id":${q(r.id)},"param":`;
-    const tokenKeys: string[] = [];
-    const referenceKeys: string[] = [];
-    const dateKeys: string[] = [];
-    for (const t of entries.tokens) {
-      const param = q(t.param), system = q(t.system), code = q(t.code);
-      tokens.push(`${owner}${param},"system":${system},"code":${code}}`);
-      tokenKeys.push(`[${param},${system},${code}]`);
-    }
-    for (const ref of entries.references) {
-      const param = q(ref.param), targetType = q(ref.targetType), targetId = q(ref.targetId);
-      references.push(`${owner}${param},"target_type":${targetType},"target_id":${targetId}}`);
-      referenceKeys.push(`[${param},${targetType},${targetId}]`);
-    }
-    for (const d of entries.dates) {
-      const param = q(d.param), low = q(d.low), high = q(d.high);
-      dates.push(`${owner}${param},"low":${low},"high":${high}}`);
-      dateKeys.push(`[${param},${low},${high}]`);
-    }
-    keys.push(`{"t":[${tokenKeys.join(',')}],"r":[${referenceKeys.join(',')}],"d":[${dateKeys.join(',')}]}`);
+    for (const t of entries.tokens) tokens.push(`${owner}${q(t.param)},"system":${q(t.system)},"code":${q(t.code)}}`);
+    for (const ref of entries.references) references.push(`${owner}${q(ref.param)},"target_type":${q(ref.targetType)},"target_id":${q(ref.targetId)}}`);
+    for (const d of entries.dates) dates.push(`${owner}${q(d.param)},"low":${q(d.low)},"high":${q(d.high)}}`);
   }
   return {
     tokens: `[${tokens.join(',')}]`, references: `[${references.join(',')}]`, dates: `[${dates.join(',')}]`,
     counts: { tokens: tokens.length, references: references.length, dates: dates.length },
-    keys,
   };
 }
 
@@ -224,76 +195,27 @@ export const searchIndexInserts = (token: number, reference = token, date = toke
        FROM json_to_recordset($${date}::json) AS x(ente text, resource_type text, id text, param text, low timestamptz, high timestamptz)`,
 });
 
-/** The index tables, in the order of searchDeleteParams' groups of six arrays. */
-export const SEARCH_TABLES = ['search_token', 'search_reference', 'search_date'] as const;
-export type SearchTable = (typeof SEARCH_TABLES)[number];
-
-/**
- * The delete of one table's index rows by their exact keys ($first … $first+5, one group of
- * searchDeleteParams), through the table's lookup index: no index on the owner columns is needed
- * (migration 024). unnest() arrays rather than a JSON recordset: a generic plan estimates 10 keys and
- * probes the index; json_to_recordset's fixed 100 made a scan of the partition look cheaper.
- * `entiParam`: an array of the Enti concerned, which prunes partitions in a generic plan.
- */
-export function searchIndexDelete(table: SearchTable, first: number, entiParam?: number): string {
-  const p = (i: number) => `$${first + i}`;
-  const enti = entiParam ? `t.ente = ANY($${entiParam}::text[]) AND ` : '';
-  const [columns, types, match] = {
-    search_token: ['param, system, code', ['text', 'text', 'text'], 't.param = k.param AND t.code = k.code AND t.system = k.system'],
-    search_reference: ['param, target_type, target_id', ['text', 'text', 'text'], 't.target_type = k.target_type AND t.target_id = k.target_id AND t.param = k.param'],
-    search_date: ['param, low, high', ['text', 'timestamptz', 'timestamptz'], 't.param = k.param AND t.low = k.low AND t.high = k.high'],
-  }[table] as [string, string[], string];
-  return `DELETE FROM ${table} t
-      USING unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::text[], ${types.map((type, i) => `${p(3 + i)}::${type}[]`).join(', ')}) AS k(ente, resource_type, id, ${columns})
-      WHERE ${enti}t.ente = k.ente AND t.resource_type = k.resource_type AND ${match} AND t.id = k.id
-      RETURNING 1`;
-}
-
-/** The stored keys of the resources being replaced, as six arrays per table (SEARCH_TABLES order). */
-export function searchDeleteParams(replaced: ReadonlyArray<{ ente: string; resourceType: string; id: string; keys: string | null | undefined }>): string[][] {
-  const columns: string[][] = Array.from({ length: 6 * SEARCH_TABLES.length }, () => []);
-  const push = (offset: number, r: { ente: string; resourceType: string; id: string }, row: readonly string[]) => {
-    columns[offset]!.push(r.ente);
-    columns[offset + 1]!.push(r.resourceType);
-    columns[offset + 2]!.push(r.id);
-    for (let i = 0; i < 3; i++) columns[offset + 3 + i]!.push(row[i]!);
-  };
-  for (const r of replaced) {
-    if (!r.keys) continue;
-    const keys = JSON.parse(r.keys) as Partial<SearchKeys>;
-    for (const row of keys.t ?? []) push(0, r, row);
-    for (const row of keys.r ?? []) push(6, r, row);
-    for (const row of keys.d ?? []) push(12, r, row);
-  }
-  return columns;
-}
-
 /**
  * Replaces the index rows of the given current resources (same transaction as the write): delete the
- * rows their stored keys name (`previousKeys`), insert the new ones, record the new keys on the
- * resource rows. The store does the same inside its one combined write statement; this is for rebuilds.
+ * old rows of each table (skipped when every resource is new), insert the new ones. The store does
+ * the same inside its one combined write statement; this is for rebuilds.
  */
 export async function writeSearchIndex(tx: SqlExecutor, resources: IndexedResource[]): Promise<void> {
   if (resources.length === 0) return;
+  const replaced = resources.filter((r) => r.existed !== false);
+  const keys = [replaced.map((r) => r.ente), replaced.map((r) => r.resourceType), replaced.map((r) => r.id)];
   const rows = searchIndexRows(resources);
-  const replaced = resources.filter((r) => r.existed !== false && r.previousKeys);
-  if (replaced.length > 0) {
-    const params = searchDeleteParams(replaced.map((r) => ({ ente: r.ente, resourceType: r.resourceType, id: r.id, keys: r.previousKeys })));
-    for (const [i, table] of SEARCH_TABLES.entries()) {
-      const group = params.slice(6 * i, 6 * i + 6);
-      if (group[0]!.length > 0) await tx.query(searchIndexDelete(table, 1), group);
-    }
+  for (const table of replaced.length > 0 ? ['search_token', 'search_reference', 'search_date'] : []) {
+    await tx.query(
+      `DELETE FROM ${table} t USING unnest($1::text[], $2::text[], $3::text[]) AS k(ente, resource_type, id)
+       WHERE t.ente = k.ente AND t.resource_type = k.resource_type AND t.id = k.id`,
+      keys,
+    );
   }
   const inserts = searchIndexInserts(1);
   if (rows.counts.tokens > 0) await tx.query(inserts.token, [rows.tokens]);
   if (rows.counts.references > 0) await tx.query(inserts.reference, [rows.references]);
   if (rows.counts.dates > 0) await tx.query(inserts.date, [rows.dates]);
-  await tx.query(
-    `UPDATE resource r SET search_keys = k.search_keys::jsonb
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(ente, resource_type, id, search_keys)
-     WHERE r.ente = k.ente AND r.resource_type = k.resource_type AND r.id = k.id`,
-    [resources.map((r) => r.ente), resources.map((r) => r.resourceType), resources.map((r) => r.id), rows.keys],
-  );
 }
 
 /**
@@ -313,14 +235,14 @@ export async function rebuildSearchIndex(
   for (;;) {
     const done = await db.transaction(async (tx) => {
       if (advisoryLock !== undefined) await tx.query('SELECT pg_advisory_xact_lock($1)', [advisoryLock]);
-      const page = await tx.query<{ resource_type: string; id: string; resource: FhirResource; search_keys: string | null }>(
-        `SELECT resource_type, id, resource, search_keys::text AS search_keys FROM resource
+      const page = await tx.query<{ resource_type: string; id: string; resource: FhirResource }>(
+        `SELECT resource_type, id, resource FROM resource
          WHERE ente = $1 AND ($2::text IS NULL OR (resource_type, id) > ($2::text, $3::text))
          ORDER BY resource_type, id LIMIT $4 FOR SHARE`,
         [ente, after?.type ?? null, after?.id ?? null, pageSize],
       );
       if (page.rows.length === 0) return true;
-      await writeSearchIndex(tx, page.rows.map((r) => ({ ente, resourceType: r.resource_type, id: r.id, resource: r.resource, previousKeys: r.search_keys })));
+      await writeSearchIndex(tx, page.rows.map((r) => ({ ente, resourceType: r.resource_type, id: r.id, resource: r.resource })));
       total += page.rows.length;
       const last = page.rows[page.rows.length - 1]!;
       after = { type: last.resource_type, id: last.id };

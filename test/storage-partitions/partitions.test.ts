@@ -192,8 +192,8 @@ describe.each(STORAGE_KINDS)('Ente partitions on %s', (kind) => {
 
   test('the search tables find a resource\'s index rows through a hash index on id, in every Ente\'s partitions (migration 024)', async () => {
     await registerEnte(t.db, { code: '030907', name: 'ASST Demo Indici', type: 'ASST' });
-    const owners = await t.db.query<{ rel: string; method: string; columns: string }>(
-      `SELECT c.relname AS rel, am.amname AS method, pg_get_indexdef(i.indexrelid) AS columns
+    const owners = await t.db.query<{ rel: string; definition: string }>(
+      `SELECT c.relname AS rel, pg_get_indexdef(i.indexrelid) AS definition
        FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
        JOIN pg_namespace n ON n.oid = c.relnamespace
        WHERE n.nspname = current_schema() AND c.relname ~ '^search_(token|reference|date)_e03090[17]$' AND am.amname = 'hash' ORDER BY 1`,
@@ -202,7 +202,7 @@ describe.each(STORAGE_KINDS)('Ente partitions on %s', (kind) => {
     expect(owners.rows.map((r) => r.rel)).toEqual([
       'search_date_e030901', 'search_date_e030907', 'search_reference_e030901', 'search_reference_e030907', 'search_token_e030901', 'search_token_e030907',
     ]);
-    expect(owners.rows.every((r) => /USING hash \(id\)/.test(r.columns))).toBe(true);
+    expect(owners.rows.every((r) => /USING hash \(id\)/.test(r.definition))).toBe(true);
     // No B-tree on the owner columns is left beside them.
     const btrees = await t.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = current_schema() AND tablename ~ '^search_' AND indexdef LIKE '%btree (ente, resource_type, id)'`,

@@ -10,8 +10,8 @@ export const DEFAULT_MAX_ANALYSED_ROWS = 10_000;
  * been analysed, PostgreSQL guesses every equality as selective, and the key lookups of a store batch
  * were seen taking the (ente, resource_type, first_stored_at) index (a BRIN since migration 023) and
  * filtering every row of the type — 50 ms per batch after a few thousand messages. And the hot
- * statements reuse a generic plan (see postgres-db.ts), made for the table as its statistics describe it: a plan made when a partition had
- * 500 rows (where a hash join over a scan of the whole partition is right) would stay in use until the
+ * statements reuse a generic plan (see postgres-db.ts), made for the table as its statistics describe
+ * it: a plan made when a partition had 500 rows (where a hash join over a scan of the whole partition is right) would stay in use until the
  * next ANALYZE, and autovacuum comes round at most once a minute, when a fresh Ente's partition may
  * have grown a hundredfold. So a table is analysed here once it has changed by half of its analysed size (and at least
  * `minChangedRows`): geometric steps, a handful of ANALYZEs while a fresh Ente fills. Only while it is

@@ -6,19 +6,19 @@ import { quoteIdent, type Db } from './db.ts';
 export const DEFAULT_MAX_ANALYSED_ROWS = 10_000;
 
 /**
- * Planner statistics for tables that grow faster than autovacuum looks at them. Until a partition has
- * been analysed, PostgreSQL guesses every equality as selective, and the key lookups of a store batch
- * were seen taking the (ente, resource_type, first_stored_at) index (a BRIN since migration 023) and
- * filtering every row of the type — 50 ms per batch after a few thousand messages. And the hot
- * statements reuse a generic plan (see postgres-db.ts), made for the table as its statistics describe
- * it: a plan made when a partition had 500 rows (where a hash join over a scan of the whole partition is right) would stay in use until the
- * next ANALYZE, and autovacuum comes round at most once a minute, when a fresh Ente's partition may
- * have grown a hundredfold. So a table is analysed here once it has changed by half of its analysed size (and at least
- * `minChangedRows`): geometric steps, a handful of ANALYZEs while a fresh Ente fills. Only while it is
- * small (analysed at fewer than `maxAnalysedRows`): by then every key lookup plans as one, and growth
- * does not change that. Larger tables are left to autovacuum, because each ANALYZE of a large table
- * costs a third of a second of PostgreSQL's CPU: while a bench filled a fresh Ente, these analyses were
- * 15 % of PostgreSQL's time. Each ANALYZE replans the statements that read it.
+ * Planner statistics for tables that grow faster than autovacuum looks at them. Until a partition has been
+ * analysed, PostgreSQL guesses every equality as selective, and the key lookups of a store batch were seen
+ * taking the (ente, resource_type, first_stored_at) index (a BRIN since migration 023) and filtering every
+ * row of the type — 50 ms per batch after a few thousand messages. And the hot statements reuse a generic
+ * plan (see postgres-db.ts), made for the table as its statistics describe it: a plan made when a
+ * partition had 500 rows (where a hash join over a scan of the whole partition is right) would stay in use
+ * until the next ANALYZE, and autovacuum comes round at most once a minute, when a fresh Ente's partition
+ * may have grown a hundredfold. So a table is analysed here once it has changed by half of its analysed
+ * size (and at least `minChangedRows`): geometric steps, a handful of ANALYZEs while a fresh Ente fills.
+ * Only while it is small (analysed at fewer than `maxAnalysedRows`): by then every key lookup plans as
+ * one, and growth does not change that. Larger tables are left to autovacuum, because each ANALYZE of a
+ * large table costs a third of a second of PostgreSQL's CPU: while a bench filled a fresh Ente, these
+ * analyses were 15 % of PostgreSQL's time. Each ANALYZE replans the statements that read it.
  */
 export async function analyzeGrownTables(db: Db, minChangedRows: number, maxAnalysedRows = DEFAULT_MAX_ANALYSED_ROWS): Promise<string[]> {
   if (db.kind !== 'postgres') return [];
